@@ -1,0 +1,103 @@
+"""Building a block from admitted transactions: pure, deterministic given its inputs.
+
+Shared by every consensus engine: the proposer calls :func:`build_block`; the result holds
+the header, the transactions that still pass the rules (re-checked in block order against
+the evolving state), those that no longer do, and the tree nodes the store must keep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ledger.errors import LedgerError
+from ledger.merkle import SM3, CompactRange, MemoryTree, Node
+from ledger.model import CommitCertificate, Header, SignedTransaction, ValidatorSet
+from ledger.rules import check_state, check_timestamp
+from ledger.state import MemberRegistry
+
+
+@dataclass(frozen=True)
+class Block:
+    header: Header
+    commit: CommitCertificate
+    transactions: tuple[SignedTransaction, ...]
+
+
+@dataclass
+class BuiltBlock:
+    header: Header
+    transactions: list[SignedTransaction]
+    rejected: list[tuple[SignedTransaction, LedgerError]]
+    block_nodes: list[tuple[Node, bytes]]
+    log_nodes: list[tuple[Node, bytes]]
+    registry: MemberRegistry
+    log: CompactRange
+    member_changes: set[str] = field(default_factory=set)
+
+
+def upper_nodes(nodes: Iterable[tuple[Node, bytes]]) -> list[tuple[Node, bytes]]:
+    """Leaves are stored with their transactions; the node tables keep levels >= 1."""
+    return [(node, h) for node, h in nodes if node[0] > 0]
+
+
+def next_timestamp(prev: Header, now_ms: int) -> int:
+    return max(now_ms, prev.timestamp + 1)
+
+
+def build_block(
+    *,
+    prev: Header,
+    log: CompactRange,
+    registry: MemberRegistry,
+    candidates: Iterable[SignedTransaction],
+    now_ms: int,
+    tolerance_ms: int,
+    proposer: str,
+    validators: ValidatorSet,
+    next_validators: ValidatorSet,
+) -> BuiltBlock:
+    height = prev.height + 1
+    state = registry.copy()
+    log_after = CompactRange(log.hasher, log.size, log.frontier)
+    tree = MemoryTree(SM3)
+    accepted: list[SignedTransaction] = []
+    rejected: list[tuple[SignedTransaction, LedgerError]] = []
+    new_log_nodes: list[tuple[Node, bytes]] = []
+    changed: set[str] = set()
+    for tx in candidates:
+        try:
+            check_timestamp(tx, now_ms, tolerance_ms)
+            check_state(tx, state)
+        except LedgerError as exc:
+            rejected.append((tx, exc))
+            continue
+        if tx.envelope.type.startswith("member."):
+            state.apply(tx.envelope, height)
+            changed.add(str(tx.envelope.payload["id"]))
+        accepted.append(tx)
+        tree.append(tx.leaf_hash)
+        new_log_nodes.extend(log_after.append(tx.leaf_hash))
+    header = Header(
+        chain_id=prev.chain_id,
+        height=height,
+        prev_hash=prev.block_hash,
+        timestamp=next_timestamp(prev, now_ms),
+        tx_count=len(accepted),
+        tx_root=tree.root().hex(),
+        log_size=log_after.size,
+        log_root=log_after.root().hex(),
+        validators_hash=validators.hash,
+        next_validators_hash=next_validators.hash,
+        proposer=proposer,
+    )
+    return BuiltBlock(
+        header=header,
+        transactions=accepted,
+        rejected=rejected,
+        block_nodes=upper_nodes(tree.nodes.items()),
+        log_nodes=upper_nodes(new_log_nodes),
+        registry=state,
+        log=log_after,
+        member_changes=changed,
+    )

@@ -1,0 +1,291 @@
+"""A ledger node: admission, mempool, block storage and proofs around the pure cores.
+
+The node is the consensus engine's ``Application``. Stateless checks (shape, size, chain id,
+signature) run in a process pool so that both cores verify signatures; stateful checks
+(key, role, payload, timestamp, duplicates) run on the event loop against the registry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from ledger import metrics
+from ledger.admission import Refusal, prepare_chunk
+from ledger.block import Block, BuiltBlock, build_block
+from ledger.canonical import parse_json
+from ledger.errors import LedgerError, NotFound, StorageError, Unavailable
+from ledger.genesis import genesis_block
+from ledger.merkle import SM3, consistency_ranges, inclusion_ranges, nodes_for, proof_from_nodes
+from ledger.model import CommitCertificate, Genesis, Header, SignedTransaction, ValidatorSet
+from ledger.rules import check_not_seen, check_state, check_timestamp
+from ledger.settings import Settings
+from ledger.store import Store
+
+log = logging.getLogger("ledger.node")
+
+Clock = Callable[[], int]
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    accepted: list[str]
+    rejected: list[tuple[int, Refusal]]
+
+
+def _key_id_of(value: Any) -> str | None:
+    try:
+        key = value["envelope"]["key_id"]
+    except (KeyError, TypeError):
+        return None
+    return key if isinstance(key, str) else None
+
+
+class Node:
+    def __init__(self, settings: Settings, genesis: Genesis, store: Store,
+                 clock: Clock = wall_clock_ms) -> None:
+        self.settings = settings
+        self.genesis = genesis
+        self.store = store
+        self.clock = clock
+        store.initialise(genesis)
+        tip = store.tip()
+        if tip is None:
+            raise StorageError("the database has no genesis block")
+        self._tip, self._tip_commit = tip
+        expected = genesis_block(genesis).header.block_hash
+        self.registry = store.load_registry()
+        self.log = store.log_range(self._tip.log_size)
+        self.mempool: OrderedDict[str, SignedTransaction] = OrderedDict()
+        self.rejected: OrderedDict[str, Refusal] = OrderedDict()
+        self._recent_commits: deque[tuple[int, frozenset[str]]] = deque(maxlen=64)
+        self._generation = 0
+        self._pool: ProcessPoolExecutor | None = None
+        self.on_pending: Callable[[], None] = lambda: None
+        self.genesis_hash = expected
+        metrics.HEIGHT.set(self._tip.height)
+        metrics.LOG_SIZE.set(self._tip.log_size)
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start_workers(self) -> None:
+        if self.settings.verify_workers > 0 and self._pool is None:
+            self._pool = ProcessPoolExecutor(self.settings.verify_workers)
+            for f in [self._pool.submit(prepare_chunk, [], "", 0)
+                      for _ in range(self.settings.verify_workers)]:
+                f.result()
+
+    def stop_workers(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    # --- Application (consensus/engine.py) ---------------------------------------------
+
+    @property
+    def tip(self) -> Header:
+        return self._tip
+
+    @property
+    def tip_commit(self) -> CommitCertificate:
+        return self._tip_commit
+
+    def validators_for(self, height: int) -> ValidatorSet:
+        return self.genesis.validators
+
+    def pending_count(self) -> int:
+        return len(self.mempool)
+
+    def reap(self, max_txs: int) -> list[SignedTransaction]:
+        out = []
+        for tx in self.mempool.values():
+            if len(out) >= max_txs:
+                break
+            out.append(tx)
+        return out
+
+    def build(self, txs: list[SignedTransaction], now_ms: int, proposer: str) -> BuiltBlock:
+        vs = self.validators_for(self._tip.height + 1)
+        return build_block(prev=self._tip, log=self.log, registry=self.registry, candidates=txs,
+                           now_ms=now_ms, tolerance_ms=self.settings.timestamp_tolerance_ms,
+                           proposer=proposer, validators=vs, next_validators=vs)
+
+    def commit(self, built: BuiltBlock, certificate: CommitCertificate) -> None:
+        started = time.perf_counter()
+        block = Block(built.header, certificate, tuple(built.transactions))
+        self.store.commit_block(block, built.block_nodes, built.log_nodes, self.log.size,
+                                built.registry, built.member_changes)
+        metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
+
+    def committed(self, built: BuiltBlock) -> None:
+        header = built.header
+        tip = self.store.tip()
+        assert tip is not None and tip[0].block_hash == header.block_hash
+        self._tip, self._tip_commit = tip
+        self.registry = built.registry
+        self.log = built.log
+        ids = frozenset(tx.tx_id for tx in built.transactions)
+        self._generation += 1
+        self._recent_commits.append((self._generation, ids))
+        for tx_id in ids:
+            self.mempool.pop(tx_id, None)
+        for tx, exc in built.rejected:
+            self.mempool.pop(tx.tx_id, None)
+            self._remember_rejection(Refusal.of(exc, tx.tx_id))
+        metrics.BLOCKS.inc()
+        metrics.COMMITTED.inc(len(ids))
+        metrics.HEIGHT.set(header.height)
+        metrics.LOG_SIZE.set(header.log_size)
+        metrics.MEMPOOL.set(len(self.mempool))
+        metrics.BLOCK_TXS.observe(len(ids))
+
+    # --- admission ----------------------------------------------------------------------
+
+    def _remember_rejection(self, refusal: Refusal) -> None:
+        metrics.REJECTED.labels(refusal.code).inc()
+        if refusal.tx_id is None or self.settings.rejected_cache_size == 0:
+            return
+        self.rejected[refusal.tx_id] = refusal
+        self.rejected.move_to_end(refusal.tx_id)
+        while len(self.rejected) > self.settings.rejected_cache_size:
+            self.rejected.popitem(last=False)
+
+    async def _prepare(self, values: Sequence[Any]) -> list[SignedTransaction | Refusal]:
+        items = []
+        for value in values:
+            record = self.registry.active_key(_key_id_of(value) or "")
+            items.append((value, None if record is None else record.public_key))
+        chain_id, limit = self.genesis.chain_id, self.settings.max_tx_bytes
+        if self._pool is None or len(items) < 8:
+            return prepare_chunk(items, chain_id, limit)
+        size = self.settings.verify_chunk_txs
+        loop = asyncio.get_running_loop()
+        futures = [loop.run_in_executor(self._pool, prepare_chunk, items[i:i + size], chain_id,
+                                        limit) for i in range(0, len(items), size)]
+        out: list[SignedTransaction | Refusal] = []
+        for part in await asyncio.gather(*futures):
+            out.extend(part)
+        return out
+
+    async def submit(self, values: Sequence[Any]) -> SubmitResult:
+        if len(self.mempool) + len(values) > self.settings.mempool_max_txs:
+            raise Unavailable(
+                f"the node has {len(self.mempool)} pending transactions; retry in a moment",
+                retry_after_ms=self.settings.block_interval_ms)
+        generation = self._generation
+        prepared = await self._prepare(values)
+        ids = [p.tx_id for p in prepared if isinstance(p, SignedTransaction)]
+        in_store = await asyncio.to_thread(self.store.existing, ids) if ids else set()
+        for gen, committed in self._recent_commits:
+            if gen > generation:
+                in_store |= committed & set(ids)
+        now = self.clock()
+        accepted: list[str] = []
+        rejected: list[tuple[int, Refusal]] = []
+        for i, p in enumerate(prepared):
+            if isinstance(p, Refusal):
+                rejected.append((i, p))
+                self._remember_rejection(p)
+                continue
+            try:
+                check_state(p, self.registry)
+                check_not_seen(p, in_store)
+                check_not_seen(p, self.mempool)
+                check_timestamp(p, now, self.settings.timestamp_tolerance_ms)
+            except LedgerError as exc:
+                refusal = Refusal.of(exc, p.tx_id)
+                rejected.append((i, refusal))
+                if exc.code != "duplicate_transaction":
+                    self._remember_rejection(refusal)
+                else:
+                    metrics.REJECTED.labels(exc.code).inc()
+                continue
+            self.mempool[p.tx_id] = p
+            self.rejected.pop(p.tx_id, None)
+            accepted.append(p.tx_id)
+        metrics.ADMITTED.inc(len(accepted))
+        metrics.MEMPOOL.set(len(self.mempool))
+        if accepted:
+            self.on_pending()
+        return SubmitResult(accepted, rejected)
+
+    # --- queries ------------------------------------------------------------------------
+
+    def status(self, tx_id: str) -> dict[str, Any]:
+        if tx_id in self.mempool:
+            return {"tx_id": tx_id, "status": "pending"}
+        stored = self.store.transaction(tx_id)
+        if stored is not None:
+            return {"tx_id": tx_id, "status": "committed", "height": stored.height,
+                    "index": stored.idx, "log_index": stored.log_index}
+        refusal = self.rejected.get(tx_id)
+        if refusal is not None:
+            return {"tx_id": tx_id, "status": "rejected", "error": refusal.to_dict()}
+        raise NotFound(f"transaction {tx_id} is not known to this node", code="tx_not_found")
+
+    def receipt(self, tx_id: str) -> dict[str, Any]:
+        stored = self.store.transaction(tx_id)
+        if stored is None:
+            state = "pending" if tx_id in self.mempool else "not known"
+            raise NotFound(f"transaction {tx_id} is {state}; no receipt until it is committed",
+                           code="receipt_not_found")
+        if stored.height == 0:
+            raise NotFound("transactions of the genesis block are proven by genesis.json itself",
+                           code="genesis_transaction")
+        header_bytes, commit_bytes = self.store.block_row(stored.height)
+        header = parse_json(header_bytes)
+        ranges = inclusion_ranges(stored.idx, header["tx_count"])
+        nodes = self.store.block_nodes(stored.height, nodes_for(ranges))
+        proof = proof_from_nodes(SM3, ranges, nodes)
+        public_key = self.store.public_key(stored.key_id)
+        if public_key is None:
+            raise StorageError(f"no stored public key for key_id {stored.key_id}")
+        return {
+            "version": 1,
+            "chain_id": self.genesis.chain_id,
+            "tx_id": tx_id,
+            "transaction": parse_json(stored.leaf),
+            "submitter_public_key": public_key,
+            "index": stored.idx,
+            "inclusion_proof": [p.hex() for p in proof],
+            "header": header,
+            "commit": parse_json(commit_bytes),
+            "validators": self.validators_for(stored.height).to_wire(),
+            "validator_history": [],
+        }
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {"header": self._tip.to_wire(), "commit": self._tip_commit.to_wire()}
+
+    def block(self, height: int) -> dict[str, Any]:
+        header_bytes, commit_bytes = self.store.block_row(height)
+        return {
+            "header": parse_json(header_bytes),
+            "commit": parse_json(commit_bytes),
+            "transactions": [parse_json(t.leaf) for t in self.store.block_transactions(height)],
+        }
+
+    def consistency(self, first: int, second: int) -> dict[str, Any]:
+        size = self._tip.log_size
+        if not 0 <= first <= second:
+            raise LedgerError(f"no consistency proof from {first} to {second}: "
+                              "need 0 <= first <= second", code="bad_range")
+        if second > size:
+            raise NotFound(f"the log holds {size} transactions; second={second} is beyond it",
+                           code="beyond_log")
+        ranges = consistency_ranges(first, second)
+        proof = proof_from_nodes(SM3, ranges, self.store.log_nodes(nodes_for(ranges)))
+        return {"first": first, "second": second, "proof": [p.hex() for p in proof]}
+
+    def members(self) -> list[dict[str, Any]]:
+        return [m.to_wire() for m in sorted(self.registry.members.values(), key=lambda m: m.id)]

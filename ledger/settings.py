@@ -1,0 +1,45 @@
+"""Every limit and tunable of a node, in one object, overridable by ``LEDGER_*`` variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEDGER_", extra="ignore")
+
+    home: Path = Path("demo")
+    db_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file ledger.db in home"
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    validator: str | None = Field(default=None, description="validator id this node signs as")
+    key_passphrase: str | None = Field(default=None, description="passphrase of encrypted keys")
+
+    # block production
+    block_interval_ms: int = Field(default=200, ge=1)
+    max_block_txs: int = Field(default=5000, ge=1)
+
+    # admission limits
+    max_tx_bytes: int = Field(default=1 * MIB, ge=256)
+    max_batch_txs: int = Field(default=10_000, ge=1)
+    max_request_bytes: int = Field(default=64 * MIB, ge=1024)
+    timestamp_tolerance_ms: int = Field(default=5 * 60 * 1000, ge=0)
+    mempool_max_txs: int = Field(default=200_000, ge=1)
+    rejected_cache_size: int = Field(default=100_000, ge=0)
+
+    # verification
+    verify_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0)
+    verify_chunk_txs: int = Field(default=250, ge=1)
+
+    def database_url(self) -> str:
+        if self.db_url:
+            return self.db_url
+        return f"sqlite:///{(self.home / 'ledger.db').resolve()}"
