@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -62,15 +63,27 @@ def create_app(settings: Settings, runtime: NodeRuntime | None = None) -> FastAP
             {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg")}
             for e in exc.errors()
         ]
-        body: dict[str, Any] = {"code": "malformed", "message": "the request is malformed",
-                                "details": {"problems": problems}}
+        body: dict[str, Any] = {
+            "code": "malformed",
+            "message": "the request is malformed",
+            "details": {"problems": problems},
+        }
         return JSONResponse({"error": body}, status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse({"error": {"code": code, "message": str(exc.detail)}},
-                            status_code=exc.status_code)
+        return JSONResponse(
+            {"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code
+        )
+
+    @app.middleware("http")
+    async def server_timing(request: Request, call_next: Any) -> Response:
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        elapsed = (time.perf_counter() - started) * 1000
+        response.headers["Server-Timing"] = f"app;dur={elapsed:.3f}"
+        return response
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

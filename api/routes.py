@@ -36,9 +36,13 @@ async def _body(request: Request, limit: int) -> Any:
     return parse_json(b"".join(chunks))
 
 
-@router.post("/v1/transactions", status_code=202, tags=["transactions"],
-             openapi_extra=schemas.body(schemas.SignedTransactionDoc),
-             responses={202: {"model": schemas.Accepted}})
+@router.post(
+    "/v1/transactions",
+    status_code=202,
+    tags=["transactions"],
+    openapi_extra=schemas.body(schemas.SignedTransactionDoc),
+    responses={202: {"model": schemas.Accepted}},
+)
 async def submit(request: Request) -> JSONResponse:
     node = _node(request)
     value = await _body(request, node.settings.max_tx_bytes + 4096)
@@ -48,24 +52,35 @@ async def submit(request: Request) -> JSONResponse:
     return JSONResponse({"tx_id": result.accepted[0]}, status_code=202)
 
 
-@router.post("/v1/transactions/batch", status_code=202, tags=["transactions"],
-             openapi_extra=schemas.body(schemas.BatchDoc),
-             responses={202: {"model": schemas.BatchResult}})
+@router.post(
+    "/v1/transactions/batch",
+    status_code=202,
+    tags=["transactions"],
+    openapi_extra=schemas.body(schemas.BatchDoc),
+    responses={202: {"model": schemas.BatchResult}},
+)
 async def submit_batch(request: Request) -> JSONResponse:
     node = _node(request)
     value = await _body(request, node.settings.max_request_bytes)
-    if not isinstance(value, dict) or set(value) != {"transactions"} or not isinstance(
-            value["transactions"], list):
+    if (
+        not isinstance(value, dict)
+        or set(value) != {"transactions"}
+        or not isinstance(value["transactions"], list)
+    ):
         raise MalformedData('the body must be {"transactions": [signed transaction, ...]}')
     txs = value["transactions"]
     if len(txs) > node.settings.max_batch_txs:
-        raise TooLarge(f"{len(txs)} transactions in one batch; the limit is "
-                       f"{node.settings.max_batch_txs}")
+        raise TooLarge(
+            f"{len(txs)} transactions in one batch; the limit is {node.settings.max_batch_txs}"
+        )
     result = await node.submit(txs)
     return JSONResponse(
-        {"accepted": result.accepted,
-         "rejected": [{"index": i, "error": r.to_dict()} for i, r in result.rejected]},
-        status_code=202)
+        {
+            "accepted": result.accepted,
+            "rejected": [{"index": i, "error": r.to_dict()} for i, r in result.rejected],
+        },
+        status_code=202,
+    )
 
 
 @router.get("/v1/transactions/{tx_id}", tags=["transactions"])
@@ -91,8 +106,9 @@ def block(request: Request, height: int = Path(ge=0)) -> dict[str, Any]:
 
 
 @router.get("/v1/proofs/consistency", tags=["proofs"])
-def consistency(request: Request, first: int = Query(ge=0),
-                second: int = Query(ge=0)) -> dict[str, Any]:
+def consistency(
+    request: Request, first: int = Query(ge=0), second: int = Query(ge=0)
+) -> dict[str, Any]:
     return _node(request).consistency(first, second)
 
 
@@ -122,7 +138,11 @@ def readyz(request: Request) -> dict[str, Any]:
         raise Unavailable(f"database unreachable: {exc}", code="not_ready") from exc
     status = runtime.engine.status if runtime.engine else {}
     if status.get("last_error"):
-        raise Unavailable(f"block production is failing: {status['last_error']}",
-                          code="not_ready")
-    return {"status": "ready", "height": node.tip.height, "log_size": node.tip.log_size,
-            "pending": node.pending_count(), "consensus": status}
+        raise Unavailable(f"block production is failing: {status['last_error']}", code="not_ready")
+    return {
+        "status": "ready",
+        "height": node.tip.height,
+        "log_size": node.tip.log_size,
+        "pending": node.pending_count(),
+        "consensus": status,
+    }

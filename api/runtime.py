@@ -43,11 +43,13 @@ class NodeRuntime:
         if len(genesis.validators.validators) > 1:
             raise KeystoreError(
                 "this genesis has several validators; the BFT engine is not part of this "
-                "build, so a node can only run a single-validator consortium")
+                "build, so a node can only run a single-validator consortium"
+            )
         store = Store(s.database_url())
         node = Node(s, genesis, store)
         engine = SingleValidatorEngine(
-            node, validator_id, signer, BlockSchedule(s.block_interval_ms, s.max_block_txs))
+            node, validator_id, signer, BlockSchedule(s.block_interval_ms, s.max_block_txs)
+        )
         node.on_pending = engine.notify_pending
         self.engine = engine
         self._node = node

@@ -63,5 +63,4 @@ def _inline(value: Any, defs: dict[str, Any]) -> Any:
 def body(model: type[BaseModel]) -> dict[str, Any]:
     schema = model.model_json_schema()
     inlined = _inline(schema, schema.get("$defs", {}))
-    return {"requestBody": {"required": True,
-                            "content": {"application/json": {"schema": inlined}}}}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": inlined}}}}

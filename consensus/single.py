@@ -63,8 +63,9 @@ class SingleValidatorEngine(ConsensusEngine):
     def certify(self, height: int, block_hash: str, chain_id: str) -> CommitCertificate:
         vote = commit_vote(chain_id, height, 0, block_hash)
         signature = self.signer.sign(vote)
-        return CommitCertificate(height, 0, block_hash,
-                                 (CommitSignature(self.validator_id, signature),))
+        return CommitCertificate(
+            height, 0, block_hash, (CommitSignature(self.validator_id, signature),)
+        )
 
     def produce_block(self, txs: list[SignedTransaction]) -> BuiltBlock:
         """Build, certify and store one block (runs in a worker thread)."""
@@ -110,5 +111,9 @@ class SingleValidatorEngine(ConsensusEngine):
 
     @property
     def status(self) -> dict[str, object]:
-        return {"engine": "single-validator", "validator": self.validator_id, "round": 0,
-                "last_error": self.last_error}
+        return {
+            "engine": "single-validator",
+            "validator": self.validator_id,
+            "round": 0,
+            "last_error": self.last_error,
+        }

@@ -92,6 +92,7 @@ class FileKeyStore:
 
     def names(self) -> list[str]:
         return sorted(
-            p.name.removesuffix(".pem") for p in self.directory.glob("*.pem")
+            p.name.removesuffix(".pem")
+            for p in self.directory.glob("*.pem")
             if not p.name.endswith(".retired.pem")
         )

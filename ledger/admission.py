@@ -67,7 +67,8 @@ def prepare_one(
         if public_key_hex is None:
             raise RuleViolation(
                 f"key_id {tx.envelope.key_id} is not an active key of a registered member",
-                code="unknown_key")
+                code="unknown_key",
+            )
         tx.verify_signature(_public_key(public_key_hex))
         _ = tx.leaf_hash
         return tx

@@ -65,8 +65,14 @@ class AuditReport:
 
 
 class Auditor:
-    def __init__(self, source: ChainSource, genesis: Genesis, *, workers: int = 0,
-                 progress: Callable[[int, int], None] = lambda done, total: None) -> None:
+    def __init__(
+        self,
+        source: ChainSource,
+        genesis: Genesis,
+        *,
+        workers: int = 0,
+        progress: Callable[[int, int], None] = lambda done, total: None,
+    ) -> None:
         self.source = source
         self.genesis = genesis
         self.workers = workers
@@ -82,8 +88,12 @@ class Auditor:
 
     def run(self) -> AuditReport:
         if self.source.genesis().hash != self.genesis.hash:
-            self.fail("genesis", "the chain's genesis is not the trusted genesis",
-                      expected=self.genesis.hash, found=self.source.genesis().hash)
+            self.fail(
+                "genesis",
+                "the chain's genesis is not the trusted genesis",
+                expected=self.genesis.hash,
+                found=self.source.genesis().hash,
+            )
         total = self.source.height() + 1
         self.pool = ProcessPoolExecutor(self.workers) if self.workers > 1 else None
         try:
@@ -115,40 +125,64 @@ class Auditor:
         if header.height != block.height:
             self.fail(f"{where} header.height", "wrong height", block.height, header.height)
         if header.chain_id != self.genesis.chain_id:
-            self.fail(f"{where} header.chain_id", "another chain", self.genesis.chain_id,
-                      header.chain_id)
-        txs = [self._parse(f"{where} transaction {i}", SignedTransaction.from_wire, t)
-               for i, t in enumerate(block.transactions)]
+            self.fail(
+                f"{where} header.chain_id", "another chain", self.genesis.chain_id, header.chain_id
+            )
+        txs = [
+            self._parse(f"{where} transaction {i}", SignedTransaction.from_wire, t)
+            for i, t in enumerate(block.transactions)
+        ]
         if block.height == 0:
             expected = genesis_block(self.genesis)
             if header.block_hash != expected.header.block_hash:
                 for name, value in expected.header.to_wire().items():
                     if header.to_wire()[name] != value:
-                        self.fail(f"{where} header.{name}", "genesis block differs from the one "
-                                  "genesis.json defines", value, header.to_wire()[name])
+                        self.fail(
+                            f"{where} header.{name}",
+                            "genesis block differs from the one genesis.json defines",
+                            value,
+                            header.to_wire()[name],
+                        )
             if [t.leaf for t in txs] != [t.leaf for t in expected.transactions]:
                 self.fail(f"{where} transactions", "genesis transactions differ from genesis.json")
         else:
             assert self.prev is not None
             if header.prev_hash != self.prev.block_hash:
-                self.fail(f"{where} header.prev_hash", "does not link to the previous block",
-                          self.prev.block_hash, header.prev_hash)
+                self.fail(
+                    f"{where} header.prev_hash",
+                    "does not link to the previous block",
+                    self.prev.block_hash,
+                    header.prev_hash,
+                )
             if header.timestamp <= self.prev.timestamp:
-                self.fail(f"{where} header.timestamp", "not later than the previous block",
-                          f"> {self.prev.timestamp}", header.timestamp)
+                self.fail(
+                    f"{where} header.timestamp",
+                    "not later than the previous block",
+                    f"> {self.prev.timestamp}",
+                    header.timestamp,
+                )
             validators = self.genesis.validators
             if header.validators_hash != validators.hash:
-                self.fail(f"{where} header.validators_hash", "not the validator set",
-                          validators.hash, header.validators_hash)
+                self.fail(
+                    f"{where} header.validators_hash",
+                    "not the validator set",
+                    validators.hash,
+                    header.validators_hash,
+                )
             try:
                 verify_commit(commit, header, validators, step=f"{where} commit")
             except VerificationError as exc:
-                raise AuditError(exc.step, exc.message, expected=exc.expected,
-                                 found=exc.found) from None
+                raise AuditError(
+                    exc.step, exc.message, expected=exc.expected, found=exc.found
+                ) from None
             self._check_signatures(where, txs)
         if header.next_validators_hash != header.validators_hash:
-            self.fail(f"{where} header.next_validators_hash", "validator set changes are not "
-                      "part of this build", header.validators_hash, header.next_validators_hash)
+            self.fail(
+                f"{where} header.next_validators_hash",
+                "validator set changes are not part of this build",
+                header.validators_hash,
+                header.next_validators_hash,
+            )
         tree = MemoryTree(SM3)
         self.new_log_nodes: list[tuple[Node, bytes]] = []
         for i, tx in enumerate(txs):
@@ -156,8 +190,10 @@ class Auditor:
                 try:
                     check_state(tx, self.registry)
                 except LedgerError as exc:
-                    self.fail(f"{where} transaction {i} ({tx.tx_id})", f"breaks a rule at this "
-                              f"height: {exc.message}")
+                    self.fail(
+                        f"{where} transaction {i} ({tx.tx_id})",
+                        f"breaks a rule at this height: {exc.message}",
+                    )
             if tx.envelope.type.startswith("member."):
                 self.registry.apply(tx.envelope, block.height)
             tree.append(tx.leaf_hash)
@@ -180,28 +216,36 @@ class Auditor:
         for i, tx in enumerate(txs):
             key = self.registry.keys.get(tx.envelope.key_id)
             if key is None:
-                self.fail(f"{where} transaction {i} ({tx.tx_id}) key_id",
-                          "not a key registered before this block", found=tx.envelope.key_id)
+                self.fail(
+                    f"{where} transaction {i} ({tx.tx_id}) key_id",
+                    "not a key registered before this block",
+                    found=tx.envelope.key_id,
+                )
                 return
             items.append((key.public_key, tx.signature, tx.envelope.canonical))
         if self.pool is not None and len(items) > 64:
             size = max(1, len(items) // (self.workers * 2))
-            chunks = [items[i:i + size] for i in range(0, len(items), size)]
-            bad, offset = [], 0
-            for chunk, result in zip(chunks, self.pool.map(_verify_signatures, chunks),
-                                     strict=True):
+            chunks = [items[i : i + size] for i in range(0, len(items), size)]
+            bad: list[int] = []
+            offset = 0
+            for chunk, result in zip(
+                chunks, self.pool.map(_verify_signatures, chunks), strict=True
+            ):
                 bad.extend(offset + b for b in result)
                 offset += len(chunk)
         else:
             bad = _verify_signatures(items)
         if bad:
             i = bad[0]
-            self.fail(f"{where} transaction {i} ({txs[i].tx_id}) signature",
-                      "SM2 signature does not verify under the submitter's key",
-                      found=txs[i].signature)
+            self.fail(
+                f"{where} transaction {i} ({txs[i].tx_id}) signature",
+                "SM2 signature does not verify under the submitter's key",
+                found=txs[i].signature,
+            )
 
-    def after_block(self, block: SourceBlock, header: Header, txs: list[SignedTransaction],
-                    tree: MemoryTree) -> None:
+    def after_block(
+        self, block: SourceBlock, header: Header, txs: list[SignedTransaction], tree: MemoryTree
+    ) -> None:
         """Hook for sources that hold more than the wire blocks (see ``StoreAuditor``)."""
 
 
@@ -276,8 +320,9 @@ class StoreAuditor(Auditor):
         self.block_node_rows = 0
         self.log_node_rows = 0
 
-    def after_block(self, block: SourceBlock, header: Header, txs: list[SignedTransaction],
-                    tree: MemoryTree) -> None:
+    def after_block(
+        self, block: SourceBlock, header: Header, txs: list[SignedTransaction], tree: MemoryTree
+    ) -> None:
         where = f"block {block.height}"
         rows = block.rows  # type: ignore[attr-defined]
         commit_bytes = self.store.block_row(block.height)[1]
@@ -288,17 +333,24 @@ class StoreAuditor(Auditor):
         for i, (row, tx) in enumerate(zip(rows, txs, strict=True)):
             w = f"{where} transaction {i} ({row.tx_id})"
             checks = {
-                "idx": (i, row.idx), "log_index": (start + i, row.log_index),
-                "tx_id": (tx.tx_id, row.tx_id), "type": (tx.envelope.type, row.type),
+                "idx": (i, row.idx),
+                "log_index": (start + i, row.log_index),
+                "tx_id": (tx.tx_id, row.tx_id),
+                "type": (tx.envelope.type, row.type),
                 "submitter": (tx.envelope.submitter, row.submitter),
                 "key_id": (tx.envelope.key_id, row.key_id),
                 "timestamp": (tx.envelope.timestamp, row.timestamp),
-                "leaf": (tx.leaf, row.leaf), "leaf_hash": (tx.leaf_hash, row.leaf_hash),
+                "leaf": (tx.leaf, row.leaf),
+                "leaf_hash": (tx.leaf_hash, row.leaf_hash),
             }
             for field, (expected, found) in checks.items():
                 if expected != found:
-                    self.fail(f"{w} column {field}", "stored value differs from the transaction",
-                              _show(expected), _show(found))
+                    self.fail(
+                        f"{w} column {field}",
+                        "stored value differs from the transaction",
+                        _show(expected),
+                        _show(found),
+                    )
         stored = self.store.all_block_nodes(block.height)
         expected_nodes = {n: h for n, h in tree.nodes.items() if n[0] > 0}
         self._compare_nodes(f"{where} tree", expected_nodes, stored)
@@ -315,37 +367,57 @@ class StoreAuditor(Auditor):
 
         with self.store.engine.connect() as conn:
             row = conn.execute(select(blocks).where(blocks.c.height == header.height)).one()
-        for field, expected in (("block_hash", header.block_hash),
-                                ("timestamp", header.timestamp), ("tx_count", header.tx_count),
-                                ("log_size", header.log_size)):
+        for field, expected in (
+            ("block_hash", header.block_hash),
+            ("timestamp", header.timestamp),
+            ("tx_count", header.tx_count),
+            ("log_size", header.log_size),
+        ):
             if getattr(row, field) != expected:
-                self.fail(f"{where} column {field}", "stored value differs from the header",
-                          expected, getattr(row, field))
+                self.fail(
+                    f"{where} column {field}",
+                    "stored value differs from the header",
+                    expected,
+                    getattr(row, field),
+                )
 
-    def _compare_nodes(self, where: str, expected: dict[Node, bytes],
-                       stored: dict[Node, bytes]) -> None:
+    def _compare_nodes(
+        self, where: str, expected: dict[Node, bytes], stored: dict[Node, bytes]
+    ) -> None:
         for node in sorted(expected.keys() | stored.keys()):
             if expected.get(node) != stored.get(node):
-                self.fail(f"{where} node (level {node[0]}, index {node[1]})",
-                          "stored hash differs from the recomputed one",
-                          _show(expected.get(node)), _show(stored.get(node)))
+                self.fail(
+                    f"{where} node (level {node[0]}, index {node[1]})",
+                    "stored hash differs from the recomputed one",
+                    _show(expected.get(node)),
+                    _show(stored.get(node)),
+                )
 
     def run(self) -> AuditReport:
         report = super().run()
-        for table, expected in (("transactions", self.transactions),
-                                ("block_nodes", self.block_node_rows),
-                                ("log_nodes", self.log_node_rows)):
+        for table, expected in (
+            ("transactions", self.transactions),
+            ("block_nodes", self.block_node_rows),
+            ("log_nodes", self.log_node_rows),
+        ):
             found = self.store.count(table)
             if found != expected:
-                self.fail(f"table {table}", "holds rows that no block accounts for",
-                          expected, found)
+                self.fail(
+                    f"table {table}", "holds rows that no block accounts for", expected, found
+                )
         stored = self.store.load_registry()
-        for name, mine, theirs in (("members", self.registry.members, stored.members),
-                                   ("member_keys", self.registry.keys, stored.keys)):
+        for name, mine, theirs in (
+            ("members", self.registry.members, stored.members),
+            ("member_keys", self.registry.keys, stored.keys),
+        ):
             for key in sorted(mine.keys() | theirs.keys()):
                 if mine.get(key) != theirs.get(key):
-                    self.fail(f"table {name} row {key}", "differs from the membership the chain "
-                              "defines", _record(mine.get(key)), _record(theirs.get(key)))
+                    self.fail(
+                        f"table {name} row {key}",
+                        "differs from the membership the chain defines",
+                        _record(mine.get(key)),
+                        _record(theirs.get(key)),
+                    )
         return report
 
 

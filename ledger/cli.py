@@ -17,8 +17,11 @@ from keys import FileKeyStore, passphrase_from_env
 from ledger.canonical import parse_json
 from ledger.errors import LedgerError, VerificationError
 
-app = typer.Typer(help="Permissioned ledger for government records (SM2/SM3).",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Permissioned ledger for government records (SM2/SM3).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -55,8 +58,13 @@ def init(
     from ledger.consortium import create
 
     try:
-        consortium = create(home, demo=demo, validators=validators, chain_id=chain_id,
-                            passphrase=passphrase_from_env())
+        consortium = create(
+            home,
+            demo=demo,
+            validators=validators,
+            chain_id=chain_id,
+            passphrase=passphrase_from_env(),
+        )
     except LedgerError as exc:
         _fail(exc)
         return
@@ -90,13 +98,16 @@ def node(
     settings = Settings(**overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if not (home / "genesis.json").exists():
-        err.print(f"[bold red]error[/]: no genesis.json in {home}; run `ledger init {home} "
-                  "--demo` first")
+        err.print(
+            f"[bold red]error[/]: no genesis.json in {home}; run `ledger init {home} --demo` first"
+        )
         raise typer.Exit(2)
-    out.print(f"ledger node for {home} on http://{host}:{port}  (API docs: "
-              f"http://{host}:{port}/docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                timeout_graceful_shutdown=5)
+    out.print(
+        f"ledger node for {home} on http://{host}:{port}  (API docs: http://{host}:{port}/docs)"
+    )
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="warning", timeout_graceful_shutdown=5
+    )
 
 
 @app.command()
@@ -121,8 +132,17 @@ def keygen(
     except LedgerError as exc:
         _fail(exc)
         return
-    out.print(json.dumps({"name": name, "file": str(store.path(name)), "public_key": new.hex,
-                          "key_id": new.key_id}, indent=2))
+    out.print(
+        json.dumps(
+            {
+                "name": name,
+                "file": str(store.path(name)),
+                "public_key": new.hex,
+                "key_id": new.key_id,
+            },
+            indent=2,
+        )
+    )
 
 
 @app.command()
@@ -146,8 +166,13 @@ def submit(
         signer = PrivateKey.from_pem(key_path.read_bytes(), passphrase_from_env())
         with LedgerClient(url) as client:
             genesis = client.genesis()
-            tx = make_transaction(signer, chain_id=genesis.chain_id, type=tx_type,
-                                  submitter=member, payload=parse_json(text))
+            tx = make_transaction(
+                signer,
+                chain_id=genesis.chain_id,
+                type=tx_type,
+                submitter=member,
+                payload=parse_json(text),
+            )
             if not wait:
                 out.print(client.submit(tx))
                 return
@@ -206,7 +231,8 @@ def verify(
         return
     h = result.header
     out.print(f"[bold green]valid[/]: transaction {result.tx_id}")
-    out.print(f"  type {result.transaction.envelope.type} by {result.transaction.envelope.submitter}")
+    env = result.transaction.envelope
+    out.print(f"  type {env.type} by {env.submitter}")
     out.print(f"  block {h.height} (hash {h.block_hash}), position {result.index}")
     signers = ", ".join(s["validator"] for s in value["commit"]["signatures"])
     out.print(f"  certified by {signers} on chain {trusted.chain_id}")
@@ -219,7 +245,8 @@ def audit(
     db: Annotated[str | None, typer.Option(help="database URL (default SQLite in HOME)")] = None,
     genesis: Annotated[Path | None, typer.Option(help="trusted genesis.json")] = None,
     workers: Annotated[int, typer.Option(help="processes verifying signatures")] = (
-        os.cpu_count() or 1),
+        os.cpu_count() or 1
+    ),
 ) -> None:
     """Re-verify the whole chain and name the first block and field that does not hold."""
     from ledger.audit import Auditor, HttpSource, StoreAuditor
@@ -231,8 +258,14 @@ def audit(
     if (home is None) == (url is None):
         err.print("[bold red]error[/]: give exactly one of --home and --url")
         raise typer.Exit(2)
-    progress = Progress(TextColumn("auditing"), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), console=err, transient=True)
+    progress = Progress(
+        TextColumn("auditing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
     task = progress.add_task("blocks", total=None)
 
     def advance(done: int, total: int) -> None:
@@ -248,13 +281,16 @@ def audit(
                 assert url is not None
                 client = LedgerClient(url)
                 trusted = load_genesis(genesis) if genesis else client.genesis()
-                report = Auditor(HttpSource(client), trusted, workers=workers,
-                                 progress=advance).run()
+                report = Auditor(
+                    HttpSource(client), trusted, workers=workers, progress=advance
+                ).run()
     except LedgerError as exc:
         _fail(exc)
         return
-    out.print(f"[bold green]clean[/]: {report.blocks} blocks, {report.transactions} "
-              f"transactions; log size {report.log_size}, root {report.log_root}")
+    out.print(
+        f"[bold green]clean[/]: {report.blocks} blocks, {report.transactions} "
+        f"transactions; log size {report.log_size}, root {report.log_root}"
+    )
 
 
 def main() -> None:

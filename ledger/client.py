@@ -1,12 +1,12 @@
 """A Python client of a ledger node: build and sign transactions, submit, fetch receipts.
 
-    signer = FileKeyStore(Path("demo/keys")).signer("evidence-platform")
-    client = LedgerClient("http://127.0.0.1:8000")
-    genesis = client.genesis()
-    tx = make_transaction(signer, chain_id=genesis.chain_id, type="evidence.deposit",
-                          submitter="evidence-platform", payload={"sha3": "..."})
-    receipt = client.submit_and_wait(tx)
-    verify_receipt(receipt, genesis)          # offline, from ledger.verify
+signer = FileKeyStore(Path("demo/keys")).signer("evidence-platform")
+client = LedgerClient("http://127.0.0.1:8000")
+genesis = client.genesis()
+tx = make_transaction(signer, chain_id=genesis.chain_id, type="evidence.deposit",
+                      submitter="evidence-platform", payload={"sha3": "..."})
+receipt = client.submit_and_wait(tx)
+verify_receipt(receipt, genesis)          # offline, from ledger.verify
 """
 
 from __future__ import annotations
@@ -69,10 +69,12 @@ def _raise_for(response: httpx.Response) -> None:
 
 
 class LedgerClient:
-    def __init__(self, base_url: str, *, timeout: float = 30.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
-        self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout,
-                                 transport=transport)
+    def __init__(
+        self, base_url: str, *, timeout: float = 30.0, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.http = httpx.Client(
+            base_url=base_url.rstrip("/"), timeout=timeout, transport=transport
+        )
 
     def close(self) -> None:
         self.http.close()

@@ -63,10 +63,15 @@ def create(
     if validators < 1:
         raise MalformedData("a consortium needs at least one validator")
     if not demo and not passphrase:
-        raise KeystoreError("keys of a real consortium are encrypted: set LEDGER_KEY_PASSPHRASE "
-                            "(or pass --demo for an unencrypted demo consortium)")
-    chosen = list(members) if members is not None else (
-        list(DEMO_MEMBERS) if demo else [("governance", ("governance",))])
+        raise KeystoreError(
+            "keys of a real consortium are encrypted: set LEDGER_KEY_PASSPHRASE "
+            "(or pass --demo for an unencrypted demo consortium)"
+        )
+    chosen = (
+        list(members)
+        if members is not None
+        else (list(DEMO_MEMBERS) if demo else [("governance", ("governance",))])
+    )
     for member_id, roles in chosen:
         unknown = set(roles) - ROLES
         if unknown:

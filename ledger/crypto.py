@@ -180,9 +180,10 @@ class PrivateKey:
             if passphrase
             else serialization.NoEncryption()
         )
-        return self._key.private_bytes(
+        pem: bytes = self._key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
         )
+        return pem
 
     @property
     def key_id(self) -> str:

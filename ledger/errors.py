@@ -91,9 +91,7 @@ class VerificationError(InvalidInput):
         found: Any = None,
         code: str | None = None,
     ) -> None:
-        super().__init__(
-            f"{step}: {message}", code=code, step=step, expected=expected, found=found
-        )
+        super().__init__(f"{step}: {message}", code=code, step=step, expected=expected, found=found)
         self.step = step
         self.expected = expected
         self.found = found

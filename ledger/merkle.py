@@ -49,10 +49,7 @@ def perfect_nodes(a: int, b: int) -> list[Node]:
     nodes: list[Node] = []
     while b - a > 0:
         size = b - a
-        if size & (size - 1) == 0:
-            k = size
-        else:
-            k = _split(size)
+        k = size if size & (size - 1) == 0 else _split(size)
         level = k.bit_length() - 1
         if a % k:
             raise ValueError(f"range [{a}, {b}) is not one the RFC 9162 recursion produces")
@@ -215,9 +212,7 @@ def root_from_inclusion(
     fn, sn, r = index, size - 1, leaf_hash
     for p in proof:
         if sn == 0:
-            raise ProofError(
-                "inclusion", "proof is longer than the tree is deep", found=len(proof)
-            )
+            raise ProofError("inclusion", "proof is longer than the tree is deep", found=len(proof))
         if fn & 1 or fn == sn:
             r = hasher.hash_children(p, r)
             while not fn & 1 and fn != 0:
@@ -260,14 +255,19 @@ def verify_consistency(
 ) -> None:
     step = "consistency"
     if first > second:
-        raise ProofError(step, "first size is larger than second", expected=f"<= {second}",
-                         found=first)
+        raise ProofError(
+            step, "first size is larger than second", expected=f"<= {second}", found=first
+        )
     if first == second:
         if proof:
             raise ProofError(step, "proof between equal sizes must be empty", found=len(proof))
         if first_root != second_root:
-            raise ProofError(step, "equal sizes with different roots",
-                             expected=first_root.hex(), found=second_root.hex())
+            raise ProofError(
+                step,
+                "equal sizes with different roots",
+                expected=first_root.hex(),
+                found=second_root.hex(),
+            )
         return
     if first == 0:
         if proof:
@@ -299,8 +299,16 @@ def verify_consistency(
     if sn != 0:
         raise ProofError(step, "proof is shorter than expected", found=len(proof))
     if fr != first_root:
-        raise ProofError(step, "proof does not reproduce the first root",
-                         expected=first_root.hex(), found=fr.hex())
+        raise ProofError(
+            step,
+            "proof does not reproduce the first root",
+            expected=first_root.hex(),
+            found=fr.hex(),
+        )
     if sr != second_root:
-        raise ProofError(step, "proof does not reproduce the second root",
-                         expected=second_root.hex(), found=sr.hex())
+        raise ProofError(
+            step,
+            "proof does not reproduce the second root",
+            expected=second_root.hex(),
+            found=sr.hex(),
+        )

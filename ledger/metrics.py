@@ -10,5 +10,8 @@ HEIGHT = Gauge("ledger_height", "Height of the newest block")
 LOG_SIZE = Gauge("ledger_log_size", "Transactions in the log")
 MEMPOOL = Gauge("ledger_mempool_transactions", "Transactions waiting for a block")
 COMMIT_SECONDS = Histogram("ledger_block_store_seconds", "Time to store a block")
-BLOCK_TXS = Histogram("ledger_block_transactions", "Transactions per block",
-                      buckets=(0, 1, 10, 100, 500, 1000, 2000, 5000, 10000))
+BLOCK_TXS = Histogram(
+    "ledger_block_transactions",
+    "Transactions per block",
+    buckets=(0, 1, 10, 100, 500, 1000, 2000, 5000, 10000),
+)

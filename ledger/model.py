@@ -153,8 +153,13 @@ class SignedTransaction:
         Built from ``C(envelope)``: the keys sort as envelope < signature and a hex string
         needs no escaping, so this equals ``canonical(self.to_wire())``.
         """
-        return b'{"envelope":' + self.envelope.canonical + b',"signature":"' + \
-            self.signature.encode() + b'"}'
+        return (
+            b'{"envelope":'
+            + self.envelope.canonical
+            + b',"signature":"'
+            + self.signature.encode()
+            + b'"}'
+        )
 
     @cached_property
     def leaf_hash(self) -> bytes:

@@ -52,8 +52,9 @@ def _key_id_of(value: Any) -> str | None:
 
 
 class Node:
-    def __init__(self, settings: Settings, genesis: Genesis, store: Store,
-                 clock: Clock = wall_clock_ms) -> None:
+    def __init__(
+        self, settings: Settings, genesis: Genesis, store: Store, clock: Clock = wall_clock_ms
+    ) -> None:
         self.settings = settings
         self.genesis = genesis
         self.store = store
@@ -81,8 +82,10 @@ class Node:
     def start_workers(self) -> None:
         if self.settings.verify_workers > 0 and self._pool is None:
             self._pool = ProcessPoolExecutor(self.settings.verify_workers)
-            for f in [self._pool.submit(prepare_chunk, [], "", 0)
-                      for _ in range(self.settings.verify_workers)]:
+            for f in [
+                self._pool.submit(prepare_chunk, [], "", 0)
+                for _ in range(self.settings.verify_workers)
+            ]:
                 f.result()
 
     def stop_workers(self) -> None:
@@ -107,7 +110,7 @@ class Node:
         return len(self.mempool)
 
     def reap(self, max_txs: int) -> list[SignedTransaction]:
-        out = []
+        out: list[SignedTransaction] = []
         for tx in self.mempool.values():
             if len(out) >= max_txs:
                 break
@@ -116,15 +119,29 @@ class Node:
 
     def build(self, txs: list[SignedTransaction], now_ms: int, proposer: str) -> BuiltBlock:
         vs = self.validators_for(self._tip.height + 1)
-        return build_block(prev=self._tip, log=self.log, registry=self.registry, candidates=txs,
-                           now_ms=now_ms, tolerance_ms=self.settings.timestamp_tolerance_ms,
-                           proposer=proposer, validators=vs, next_validators=vs)
+        return build_block(
+            prev=self._tip,
+            log=self.log,
+            registry=self.registry,
+            candidates=txs,
+            now_ms=now_ms,
+            tolerance_ms=self.settings.timestamp_tolerance_ms,
+            proposer=proposer,
+            validators=vs,
+            next_validators=vs,
+        )
 
     def commit(self, built: BuiltBlock, certificate: CommitCertificate) -> None:
         started = time.perf_counter()
         block = Block(built.header, certificate, tuple(built.transactions))
-        self.store.commit_block(block, built.block_nodes, built.log_nodes, self.log.size,
-                                built.registry, built.member_changes)
+        self.store.commit_block(
+            block,
+            built.block_nodes,
+            built.log_nodes,
+            self.log.size,
+            built.registry,
+            built.member_changes,
+        )
         metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
 
     def committed(self, built: BuiltBlock) -> None:
@@ -170,8 +187,10 @@ class Node:
             return prepare_chunk(items, chain_id, limit)
         size = self.settings.verify_chunk_txs
         loop = asyncio.get_running_loop()
-        futures = [loop.run_in_executor(self._pool, prepare_chunk, items[i:i + size], chain_id,
-                                        limit) for i in range(0, len(items), size)]
+        futures = [
+            loop.run_in_executor(self._pool, prepare_chunk, items[i : i + size], chain_id, limit)
+            for i in range(0, len(items), size)
+        ]
         out: list[SignedTransaction | Refusal] = []
         for part in await asyncio.gather(*futures):
             out.extend(part)
@@ -181,7 +200,8 @@ class Node:
         if len(self.mempool) + len(values) > self.settings.mempool_max_txs:
             raise Unavailable(
                 f"the node has {len(self.mempool)} pending transactions; retry in a moment",
-                retry_after_ms=self.settings.block_interval_ms)
+                retry_after_ms=self.settings.block_interval_ms,
+            )
         generation = self._generation
         prepared = await self._prepare(values)
         ids = [p.tx_id for p in prepared if isinstance(p, SignedTransaction)]
@@ -226,8 +246,13 @@ class Node:
             return {"tx_id": tx_id, "status": "pending"}
         stored = self.store.transaction(tx_id)
         if stored is not None:
-            return {"tx_id": tx_id, "status": "committed", "height": stored.height,
-                    "index": stored.idx, "log_index": stored.log_index}
+            return {
+                "tx_id": tx_id,
+                "status": "committed",
+                "height": stored.height,
+                "index": stored.idx,
+                "log_index": stored.log_index,
+            }
         refusal = self.rejected.get(tx_id)
         if refusal is not None:
             return {"tx_id": tx_id, "status": "rejected", "error": refusal.to_dict()}
@@ -237,11 +262,15 @@ class Node:
         stored = self.store.transaction(tx_id)
         if stored is None:
             state = "pending" if tx_id in self.mempool else "not known"
-            raise NotFound(f"transaction {tx_id} is {state}; no receipt until it is committed",
-                           code="receipt_not_found")
+            raise NotFound(
+                f"transaction {tx_id} is {state}; no receipt until it is committed",
+                code="receipt_not_found",
+            )
         if stored.height == 0:
-            raise NotFound("transactions of the genesis block are proven by genesis.json itself",
-                           code="genesis_transaction")
+            raise NotFound(
+                "transactions of the genesis block are proven by genesis.json itself",
+                code="genesis_transaction",
+            )
         header_bytes, commit_bytes = self.store.block_row(stored.height)
         header = parse_json(header_bytes)
         ranges = inclusion_ranges(stored.idx, header["tx_count"])
@@ -278,11 +307,15 @@ class Node:
     def consistency(self, first: int, second: int) -> dict[str, Any]:
         size = self._tip.log_size
         if not 0 <= first <= second:
-            raise LedgerError(f"no consistency proof from {first} to {second}: "
-                              "need 0 <= first <= second", code="bad_range")
+            raise LedgerError(
+                f"no consistency proof from {first} to {second}: need 0 <= first <= second",
+                code="bad_range",
+            )
         if second > size:
-            raise NotFound(f"the log holds {size} transactions; second={second} is beyond it",
-                           code="beyond_log")
+            raise NotFound(
+                f"the log holds {size} transactions; second={second} is beyond it",
+                code="beyond_log",
+            )
         ranges = consistency_ranges(first, second)
         proof = proof_from_nodes(SM3, ranges, self.store.log_nodes(nodes_for(ranges)))
         return {"first": first, "second": second, "proof": [p.hex() for p in proof]}

@@ -8,8 +8,18 @@ from __future__ import annotations
 
 ROLES = frozenset(
     {
-        "governance", "validator", "enterprise", "approver", "tenderer", "bidder",
-        "guarantor", "evaluator", "school", "depositor", "court", "auditor",
+        "governance",
+        "validator",
+        "enterprise",
+        "approver",
+        "tenderer",
+        "bidder",
+        "guarantor",
+        "evaluator",
+        "school",
+        "depositor",
+        "court",
+        "auditor",
     }
 )
 

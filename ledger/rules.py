@@ -17,15 +17,17 @@ from ledger.state import KeyRecord, MemberRegistry
 
 def check_size(size: int, limit: int) -> None:
     if size > limit:
-        raise TooLarge(f"transaction is {size} bytes; the limit is {limit} bytes",
-                       size=size, limit=limit)
+        raise TooLarge(
+            f"transaction is {size} bytes; the limit is {limit} bytes", size=size, limit=limit
+        )
 
 
 def check_chain(tx: SignedTransaction, chain_id: str) -> None:
     if tx.envelope.chain_id != chain_id:
         raise RuleViolation(
             f"transaction is for chain {tx.envelope.chain_id!r}; this ledger is {chain_id!r}",
-            code="wrong_chain")
+            code="wrong_chain",
+        )
 
 
 def submitter_key(tx: SignedTransaction, registry: MemberRegistry) -> KeyRecord:
@@ -33,12 +35,13 @@ def submitter_key(tx: SignedTransaction, registry: MemberRegistry) -> KeyRecord:
     key = registry.active_key(env.key_id)
     if key is None:
         raise RuleViolation(
-            f"key_id {env.key_id} is not an active key of a registered member",
-            code="unknown_key")
+            f"key_id {env.key_id} is not an active key of a registered member", code="unknown_key"
+        )
     if key.member_id != env.submitter:
         raise RuleViolation(
             f"key_id {env.key_id} belongs to member {key.member_id!r}, not {env.submitter!r}",
-            code="unknown_key")
+            code="unknown_key",
+        )
     return key
 
 
@@ -52,7 +55,8 @@ def check_role(tx: SignedTransaction, registry: MemberRegistry) -> None:
         raise RuleViolation(
             f"member {member.id!r} has roles {sorted(member.roles)}; "
             f"{env.type} needs one of {sorted(allowed)}",
-            code="role_not_allowed")
+            code="role_not_allowed",
+        )
 
 
 def check_timestamp(tx: SignedTransaction, now_ms: int, tolerance_ms: int) -> None:
@@ -61,13 +65,15 @@ def check_timestamp(tx: SignedTransaction, now_ms: int, tolerance_ms: int) -> No
         raise RuleViolation(
             f"timestamp is {skew / 1000:+.0f} s from the node's clock; "
             f"at most ±{tolerance_ms // 1000} s is accepted",
-            code="timestamp_out_of_range", timestamp=tx.envelope.timestamp, node_time=now_ms)
+            code="timestamp_out_of_range",
+            timestamp=tx.envelope.timestamp,
+            node_time=now_ms,
+        )
 
 
 def check_not_seen(tx: SignedTransaction, seen: Container[str]) -> None:
     if tx.tx_id in seen:
-        raise DuplicateTransaction(f"transaction {tx.tx_id} was already submitted",
-                                   tx_id=tx.tx_id)
+        raise DuplicateTransaction(f"transaction {tx.tx_id} was already submitted", tx_id=tx.tx_id)
 
 
 def check_state(tx: SignedTransaction, registry: MemberRegistry) -> None:

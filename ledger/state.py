@@ -44,7 +44,9 @@ class KeyRecord:
     active: bool
 
 
-def _payload_keys(env: Envelope, required: set[str], optional: set[str] = frozenset()) -> None:
+def _payload_keys(
+    env: Envelope, required: set[str], optional: frozenset[str] = frozenset()
+) -> None:
     keys = set(env.payload)
     missing, extra = required - keys, keys - required - optional
     if missing or extra:
@@ -68,8 +70,9 @@ def _public_key(env: Envelope) -> PublicKey:
     try:
         return PublicKey(value if isinstance(value, str) else "")
     except InvalidKey as exc:
-        raise RuleViolation(f"{env.type}: payload.public_key: {exc.message}",
-                            code="invalid_payload") from None
+        raise RuleViolation(
+            f"{env.type}: payload.public_key: {exc.message}", code="invalid_payload"
+        ) from None
 
 
 class MemberRegistry:
@@ -99,15 +102,20 @@ class MemberRegistry:
             _payload_keys(env, {"id", "roles", "public_key"})
             member_id = _member_id(env)
             roles = env.payload["roles"]
-            if (not isinstance(roles, list) or not roles
-                    or not all(isinstance(r, str) and r in ROLES for r in roles)
-                    or len(set(roles)) != len(roles)):
+            if (
+                not isinstance(roles, list)
+                or not roles
+                or not all(isinstance(r, str) and r in ROLES for r in roles)
+                or len(set(roles)) != len(roles)
+            ):
                 raise RuleViolation(
                     f"member.register: roles must be distinct names from {sorted(ROLES)}",
-                    code="invalid_payload")
+                    code="invalid_payload",
+                )
             if member_id in self.members:
-                raise RuleViolation(f"member {member_id!r} is already registered",
-                                    code="member_exists")
+                raise RuleViolation(
+                    f"member {member_id!r} is already registered", code="member_exists"
+                )
             self._check_new_key(_public_key(env))
         elif env.type == "member.rotate_key":
             _payload_keys(env, {"id", "public_key"})
@@ -117,18 +125,19 @@ class MemberRegistry:
             _payload_keys(env, {"id"}, {"reason"})
             target = self._existing_active(_member_id(env), env.type)
             if target.id == env.submitter:
-                raise RuleViolation("a governance member cannot revoke itself",
-                                    code="invalid_payload")
+                raise RuleViolation(
+                    "a governance member cannot revoke itself", code="invalid_payload"
+                )
             reason = env.payload.get("reason", "")
             if not isinstance(reason, str):
-                raise RuleViolation("member.revoke: reason must be a string",
-                                    code="invalid_payload")
+                raise RuleViolation(
+                    "member.revoke: reason must be a string", code="invalid_payload"
+                )
 
     def _existing_active(self, member_id: str, tx_type: str) -> MemberRecord:
         member = self.members.get(member_id)
         if member is None or not member.active:
-            raise RuleViolation(f"{tx_type}: no active member {member_id!r}",
-                                code="unknown_member")
+            raise RuleViolation(f"{tx_type}: no active member {member_id!r}", code="unknown_member")
         return member
 
     def _check_new_key(self, public_key: PublicKey) -> None:
@@ -137,8 +146,9 @@ class MemberRegistry:
 
     # --- transitions -------------------------------------------------------------------
 
-    def register(self, member_id: str, roles: tuple[str, ...], public_key: str,
-                 height: int) -> None:
+    def register(
+        self, member_id: str, roles: tuple[str, ...], public_key: str, height: int
+    ) -> None:
         kid = key_id(public_key)
         self.members[member_id] = MemberRecord(member_id, roles, public_key, kid, True, height)
         self.keys[kid] = KeyRecord(kid, member_id, public_key, True)

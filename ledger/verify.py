@@ -33,8 +33,17 @@ from ledger.model import (
 
 RECEIPT_KEYS = frozenset(
     {
-        "version", "chain_id", "tx_id", "transaction", "submitter_public_key", "index",
-        "inclusion_proof", "header", "commit", "validators", "validator_history",
+        "version",
+        "chain_id",
+        "tx_id",
+        "transaction",
+        "submitter_public_key",
+        "index",
+        "inclusion_proof",
+        "header",
+        "commit",
+        "validators",
+        "validator_history",
     }
 )
 
@@ -44,36 +53,53 @@ def verify_commit(
 ) -> None:
     """A valid certificate: distinct members of the set, each signature valid, power > 2/3."""
     if commit.height != header.height:
-        raise CertificateError(step, "certificate is for another height",
-                               expected=header.height, found=commit.height)
+        raise CertificateError(
+            step, "certificate is for another height", expected=header.height, found=commit.height
+        )
     if commit.block_hash != header.block_hash:
-        raise CertificateError(step, "certificate is for another block",
-                               expected=header.block_hash, found=commit.block_hash)
+        raise CertificateError(
+            step,
+            "certificate is for another block",
+            expected=header.block_hash,
+            found=commit.block_hash,
+        )
     seen: set[str] = set()
     power = 0
     for i, sig in enumerate(commit.signatures):
         member = validators.get(sig.validator)
         if member is None:
-            raise CertificateError(step, f"signature {i} is by a non-member of the validator set",
-                                   expected=[v.id for v in validators.validators],
-                                   found=sig.validator)
+            raise CertificateError(
+                step,
+                f"signature {i} is by a non-member of the validator set",
+                expected=[v.id for v in validators.validators],
+                found=sig.validator,
+            )
         if sig.validator in seen:
-            raise CertificateError(step, f"validator {sig.validator} signed twice",
-                                   found=sig.validator)
+            raise CertificateError(
+                step, f"validator {sig.validator} signed twice", found=sig.validator
+            )
         seen.add(sig.validator)
         vote = commit_vote(header.chain_id, commit.height, commit.round, commit.block_hash)
         try:
             PublicKey(member.public_key).verify(sig.signature, vote, step=step)
         except InvalidSignature as exc:
-            raise CertificateError(step, f"signature of validator {sig.validator} does not verify",
-                                   expected=exc.expected, found=sig.signature) from None
+            raise CertificateError(
+                step,
+                f"signature of validator {sig.validator} does not verify",
+                expected=exc.expected,
+                found=sig.signature,
+            ) from None
         except MalformedData as exc:
             raise CertificateError(step, f"validator {sig.validator}: {exc.message}") from None
         power += member.power
     total = validators.total_power
     if 3 * power <= 2 * total:
-        raise CertificateError(step, "signers hold no more than 2/3 of the voting power",
-                               expected=f"> {2 * total}/3 of {total}", found=power)
+        raise CertificateError(
+            step,
+            "signers hold no more than 2/3 of the voting power",
+            expected=f"> {2 * total}/3 of {total}",
+            found=power,
+        )
 
 
 @dataclass(frozen=True)
@@ -97,11 +123,21 @@ def verify_receipt(receipt: Mapping[str, Any], genesis: Genesis) -> VerifiedRece
         raise VerificationError("0 shape", "a receipt is a JSON object", code="malformed_receipt")
     missing = RECEIPT_KEYS - receipt.keys()
     if missing:
-        raise VerificationError("0 shape", "receipt misses fields", code="malformed_receipt",
-                                expected=sorted(RECEIPT_KEYS), found=sorted(receipt.keys()))
+        raise VerificationError(
+            "0 shape",
+            "receipt misses fields",
+            code="malformed_receipt",
+            expected=sorted(RECEIPT_KEYS),
+            found=sorted(receipt.keys()),
+        )
     if receipt["version"] != 1:
-        raise VerificationError("0 shape", "unknown receipt version", expected=1,
-                                found=receipt["version"], code="malformed_receipt")
+        raise VerificationError(
+            "0 shape",
+            "unknown receipt version",
+            expected=1,
+            found=receipt["version"],
+            code="malformed_receipt",
+        )
     tx = _parse(SignedTransaction.from_wire, receipt["transaction"], "0 shape")
     header = _parse(Header.from_wire, receipt["header"], "0 shape")
     commit = _parse(CommitCertificate.from_wire, receipt["commit"], "0 shape")
@@ -110,11 +146,16 @@ def verify_receipt(receipt: Mapping[str, Any], genesis: Genesis) -> VerifiedRece
     # 1. transaction id and chain
     computed = sm3_hex(canonical(receipt["transaction"]["envelope"]))
     if computed != receipt["tx_id"]:
-        raise VerificationError("1 tx_id", "tx_id is not H(C(envelope))",
-                                expected=computed, found=receipt["tx_id"])
+        raise VerificationError(
+            "1 tx_id", "tx_id is not H(C(envelope))", expected=computed, found=receipt["tx_id"]
+        )
     if env.chain_id != genesis.chain_id:
-        raise VerificationError("1 chain_id", "envelope is for another chain",
-                                expected=genesis.chain_id, found=env.chain_id)
+        raise VerificationError(
+            "1 chain_id",
+            "envelope is for another chain",
+            expected=genesis.chain_id,
+            found=env.chain_id,
+        )
 
     # 2. submitter's key and signature
     pk_hex = receipt["submitter_public_key"]
@@ -123,13 +164,21 @@ def verify_receipt(receipt: Mapping[str, Any], genesis: Genesis) -> VerifiedRece
     except MalformedData as exc:
         raise VerificationError("2 key_id", exc.message, found=pk_hex) from None
     if env.key_id != key_id(pk_hex):
-        raise VerificationError("2 key_id", "envelope.key_id is not key_id(submitter_public_key)",
-                                expected=key_id(pk_hex), found=env.key_id)
+        raise VerificationError(
+            "2 key_id",
+            "envelope.key_id is not key_id(submitter_public_key)",
+            expected=key_id(pk_hex),
+            found=env.key_id,
+        )
     try:
         tx.verify_signature(public_key)
     except InvalidSignature as exc:
-        raise InvalidSignature("2 signature", "the submitter's signature does not verify",
-                               expected=exc.expected, found=tx.signature) from None
+        raise InvalidSignature(
+            "2 signature",
+            "the submitter's signature does not verify",
+            expected=exc.expected,
+            found=tx.signature,
+        ) from None
 
     # 3. inclusion in the block
     index, proof_hex = receipt["index"], receipt["inclusion_proof"]
@@ -140,21 +189,31 @@ def verify_receipt(receipt: Mapping[str, Any], genesis: Genesis) -> VerifiedRece
     try:
         proof = [bytes.fromhex(p) for p in proof_hex]
         leaf_hash = SM3.hash_leaf(canonical(receipt["transaction"]))
-        verify_inclusion(SM3, index, header.tx_count, leaf_hash, proof,
-                         bytes.fromhex(header.tx_root))
+        verify_inclusion(
+            SM3, index, header.tx_count, leaf_hash, proof, bytes.fromhex(header.tx_root)
+        )
     except ValueError:
         raise ProofError("3 inclusion", "inclusion_proof holds something that is not hex") from None
     except ProofError as exc:
-        raise ProofError("3 inclusion", exc.message.split(": ", 1)[-1],
-                         expected=exc.expected, found=exc.found) from None
+        raise ProofError(
+            "3 inclusion", exc.message.split(": ", 1)[-1], expected=exc.expected, found=exc.found
+        ) from None
 
     # 4. certificate names this header
     if commit.height != header.height:
-        raise VerificationError("4 commit", "commit.height is not header.height",
-                                expected=header.height, found=commit.height)
+        raise VerificationError(
+            "4 commit",
+            "commit.height is not header.height",
+            expected=header.height,
+            found=commit.height,
+        )
     if commit.block_hash != header.block_hash:
-        raise VerificationError("4 commit", "commit.block_hash is not H(C(header))",
-                                expected=header.block_hash, found=commit.block_hash)
+        raise VerificationError(
+            "4 commit",
+            "commit.block_hash is not H(C(header))",
+            expected=header.block_hash,
+            found=commit.block_hash,
+        )
 
     # 5. hand-over of trust from the genesis validator set
     trusted = genesis.validators
@@ -169,25 +228,45 @@ def verify_receipt(receipt: Mapping[str, Any], genesis: Genesis) -> VerifiedRece
         c = _parse(CommitCertificate.from_wire, entry["commit"], step)
         nxt = _parse(ValidatorSet.from_wire, entry["next_validators"], step)
         if h.validators_hash != trusted.hash:
-            raise VerificationError(step, "header is not certified by the trusted set",
-                                    expected=trusted.hash, found=h.validators_hash)
+            raise VerificationError(
+                step,
+                "header is not certified by the trusted set",
+                expected=trusted.hash,
+                found=h.validators_hash,
+            )
         verify_commit(c, h, trusted, step=step)
         if h.next_validators_hash != nxt.hash:
-            raise VerificationError(step, "next_validators does not match next_validators_hash",
-                                    expected=h.next_validators_hash, found=nxt.hash)
+            raise VerificationError(
+                step,
+                "next_validators does not match next_validators_hash",
+                expected=h.next_validators_hash,
+                found=nxt.hash,
+            )
         trusted = nxt
 
     # 6. the block's certificate under the trusted set
     validators = _parse(ValidatorSet.from_wire, receipt["validators"], "6 validators")
     if validators != trusted:
-        raise VerificationError("6 validators", "validators is not the trusted set reached",
-                                expected=trusted.hash, found=validators.hash)
+        raise VerificationError(
+            "6 validators",
+            "validators is not the trusted set reached",
+            expected=trusted.hash,
+            found=validators.hash,
+        )
     if header.validators_hash != validators.hash:
-        raise VerificationError("6 validators", "header.validators_hash does not match",
-                                expected=validators.hash, found=header.validators_hash)
+        raise VerificationError(
+            "6 validators",
+            "header.validators_hash does not match",
+            expected=validators.hash,
+            found=header.validators_hash,
+        )
     if header.chain_id != genesis.chain_id:
-        raise VerificationError("6 validators", "header is for another chain",
-                                expected=genesis.chain_id, found=header.chain_id)
+        raise VerificationError(
+            "6 validators",
+            "header is for another chain",
+            expected=genesis.chain_id,
+            found=header.chain_id,
+        )
     verify_commit(commit, header, validators, step="6 commit")
     return VerifiedReceipt(receipt["tx_id"], tx, header, index)
 
@@ -197,10 +276,15 @@ def verify_checkpoint(checkpoint: Mapping[str, Any], validators: ValidatorSet) -
     header = _parse(Header.from_wire, checkpoint.get("header"), "checkpoint")
     commit = _parse(CommitCertificate.from_wire, checkpoint.get("commit"), "checkpoint")
     if header.validators_hash != validators.hash:
-        raise VerificationError("checkpoint validators", "header names another validator set",
-                                expected=validators.hash, found=header.validators_hash)
+        raise VerificationError(
+            "checkpoint validators",
+            "header names another validator set",
+            expected=validators.hash,
+            found=header.validators_hash,
+        )
     verify_commit(commit, header, validators, step="checkpoint commit")
-    return header
+    result: Header = header
+    return result
 
 
 def verify_log_consistency(older: Header, newer: Header, proof_hex: Sequence[str]) -> None:
@@ -209,5 +293,11 @@ def verify_log_consistency(older: Header, newer: Header, proof_hex: Sequence[str
         proof = [bytes.fromhex(p) for p in proof_hex]
     except (ValueError, TypeError):
         raise ProofError("consistency", "proof holds something that is not hex") from None
-    verify_consistency(SM3, older.log_size, newer.log_size, bytes.fromhex(older.log_root),
-                       bytes.fromhex(newer.log_root), proof)
+    verify_consistency(
+        SM3,
+        older.log_size,
+        newer.log_size,
+        bytes.fromhex(older.log_root),
+        bytes.fromhex(newer.log_root),
+        proof,
+    )

@@ -50,8 +50,18 @@ class StoredTx:
 
 
 def _stored_tx(row: Any) -> StoredTx:
-    return StoredTx(row.tx_id, row.height, row.idx, row.log_index, row.type, row.submitter,
-                    row.key_id, row.timestamp, bytes(row.leaf), bytes(row.leaf_hash))
+    return StoredTx(
+        row.tx_id,
+        row.height,
+        row.idx,
+        row.log_index,
+        row.type,
+        row.submitter,
+        row.key_id,
+        row.timestamp,
+        bytes(row.leaf),
+        bytes(row.leaf_hash),
+    )
 
 
 def create_db_engine(url: str) -> Engine:
@@ -104,7 +114,8 @@ class Store:
             if existing.hash != genesis.hash:
                 raise StorageError(
                     f"the database holds chain {existing.chain_id!r} with genesis "
-                    f"{existing.hash}, not this genesis {genesis.hash}")
+                    f"{existing.hash}, not this genesis {genesis.hash}"
+                )
             return
         block = genesis_block(genesis)
         log = CompactRange(SM3)
@@ -115,24 +126,35 @@ class Store:
             log_nodes.extend(log.append(tx.leaf_hash))
         registry = MemberRegistry.from_genesis(genesis)
         with self.engine.begin() as conn:
-            conn.execute(t.meta.insert(), [
-                {"key": "genesis", "value": canonical(genesis.to_wire()).decode()},
-                {"key": "chain_id", "value": genesis.chain_id},
-            ])
-            self._write_block(conn, Block(block.header, block.commit, block.transactions),
-                              upper_nodes(tree.nodes.items()), upper_nodes(log_nodes), 0)
+            conn.execute(
+                t.meta.insert(),
+                [
+                    {"key": "genesis", "value": canonical(genesis.to_wire()).decode()},
+                    {"key": "chain_id", "value": genesis.chain_id},
+                ],
+            )
+            self._write_block(
+                conn,
+                Block(block.header, block.commit, block.transactions),
+                upper_nodes(tree.nodes.items()),
+                upper_nodes(log_nodes),
+                0,
+            )
             self._write_members(conn, registry, {m.id for m in genesis.members})
 
     def tip(self) -> tuple[Header, CommitCertificate] | None:
         with self.engine.connect() as conn:
-            row = conn.execute(
+            row: Any = conn.execute(
                 select(t.blocks.c.header, t.blocks.c.commit)
-                .order_by(t.blocks.c.height.desc()).limit(1)
+                .order_by(t.blocks.c.height.desc())
+                .limit(1)
             ).first()
         if row is None:
             return None
-        return (Header.from_wire(parse_json(row.header)),
-                CommitCertificate.from_wire(parse_json(row.commit)))
+        return (
+            Header.from_wire(parse_json(row.header)),
+            CommitCertificate.from_wire(parse_json(row.commit)),
+        )
 
     def log_range(self, size: int) -> CompactRange:
         """The compact range of the log at ``size``, from stored nodes."""
@@ -159,33 +181,58 @@ class Store:
             raise StorageError(f"block {block.header.height} was not stored: {exc}") from exc
 
     @staticmethod
-    def _write_block(conn: Any, block: Block, block_nodes: list[tuple[Node, bytes]],
-                     log_nodes: list[tuple[Node, bytes]], log_start: int) -> None:
+    def _write_block(
+        conn: Any,
+        block: Block,
+        block_nodes: list[tuple[Node, bytes]],
+        log_nodes: list[tuple[Node, bytes]],
+        log_start: int,
+    ) -> None:
         h = block.header
-        conn.execute(t.blocks.insert(), {
-            "height": h.height, "block_hash": h.block_hash, "timestamp": h.timestamp,
-            "tx_count": h.tx_count, "log_size": h.log_size, "header": h.canonical,
-            "commit": canonical(block.commit.to_wire()),
-        })
+        conn.execute(
+            t.blocks.insert(),
+            {
+                "height": h.height,
+                "block_hash": h.block_hash,
+                "timestamp": h.timestamp,
+                "tx_count": h.tx_count,
+                "log_size": h.log_size,
+                "header": h.canonical,
+                "commit": canonical(block.commit.to_wire()),
+            },
+        )
         if block.transactions:
-            conn.execute(t.transactions.insert(), [
-                {
-                    "tx_id": tx.tx_id, "height": h.height, "idx": i, "log_index": log_start + i,
-                    "type": tx.envelope.type, "submitter": tx.envelope.submitter,
-                    "key_id": tx.envelope.key_id, "timestamp": tx.envelope.timestamp,
-                    "leaf": tx.leaf, "leaf_hash": tx.leaf_hash,
-                }
-                for i, tx in enumerate(block.transactions)
-            ])
+            conn.execute(
+                t.transactions.insert(),
+                [
+                    {
+                        "tx_id": tx.tx_id,
+                        "height": h.height,
+                        "idx": i,
+                        "log_index": log_start + i,
+                        "type": tx.envelope.type,
+                        "submitter": tx.envelope.submitter,
+                        "key_id": tx.envelope.key_id,
+                        "timestamp": tx.envelope.timestamp,
+                        "leaf": tx.leaf,
+                        "leaf_hash": tx.leaf_hash,
+                    }
+                    for i, tx in enumerate(block.transactions)
+                ],
+            )
         if block_nodes:
-            conn.execute(t.block_nodes.insert(), [
-                {"height": h.height, "level": lv, "idx": ix, "hash": hv}
-                for (lv, ix), hv in block_nodes
-            ])
+            conn.execute(
+                t.block_nodes.insert(),
+                [
+                    {"height": h.height, "level": lv, "idx": ix, "hash": hv}
+                    for (lv, ix), hv in block_nodes
+                ],
+            )
         if log_nodes:
-            conn.execute(t.log_nodes.insert(), [
-                {"level": lv, "idx": ix, "hash": hv} for (lv, ix), hv in log_nodes
-            ])
+            conn.execute(
+                t.log_nodes.insert(),
+                [{"level": lv, "idx": ix, "hash": hv} for (lv, ix), hv in log_nodes],
+            )
 
     @staticmethod
     def _write_members(conn: Any, registry: MemberRegistry, changed: set[str]) -> None:
@@ -194,24 +241,47 @@ class Store:
         ids = sorted(changed)
         conn.execute(delete(t.members).where(t.members.c.id.in_(ids)))
         conn.execute(delete(t.member_keys).where(t.member_keys.c.member_id.in_(ids)))
-        conn.execute(t.members.insert(), [
-            {"id": m.id, "roles": json.dumps(list(m.roles)), "public_key": m.public_key,
-             "key_id": m.key_id, "active": m.active, "since_height": m.since_height}
-            for m in (registry.members[i] for i in ids)
-        ])
-        conn.execute(t.member_keys.insert(), [
-            {"key_id": k.key_id, "member_id": k.member_id, "public_key": k.public_key,
-             "active": k.active}
-            for k in registry.keys.values() if k.member_id in changed
-        ])
+        conn.execute(
+            t.members.insert(),
+            [
+                {
+                    "id": m.id,
+                    "roles": json.dumps(list(m.roles)),
+                    "public_key": m.public_key,
+                    "key_id": m.key_id,
+                    "active": m.active,
+                    "since_height": m.since_height,
+                }
+                for m in (registry.members[i] for i in ids)
+            ],
+        )
+        conn.execute(
+            t.member_keys.insert(),
+            [
+                {
+                    "key_id": k.key_id,
+                    "member_id": k.member_id,
+                    "public_key": k.public_key,
+                    "active": k.active,
+                }
+                for k in registry.keys.values()
+                if k.member_id in changed
+            ],
+        )
 
     # --- reading ----------------------------------------------------------------------
 
     def load_registry(self) -> MemberRegistry:
         with self.engine.connect() as conn:
             members = [
-                MemberRecord(r.id, tuple(json.loads(r.roles)), r.public_key, r.key_id,
-                             bool(r.active), r.since_height)
+                MemberRecord(
+                    r.id,
+                    tuple(json.loads(r.roles)),
+                    r.public_key,
+                    r.key_id,
+                    bool(r.active),
+                    r.since_height,
+                )
                 for r in conn.execute(select(t.members))
             ]
             keys = [
@@ -223,35 +293,44 @@ class Store:
     def public_key(self, key_id: str) -> str | None:
         with self.engine.connect() as conn:
             value = conn.scalar(
-                select(t.member_keys.c.public_key).where(t.member_keys.c.key_id == key_id))
+                select(t.member_keys.c.public_key).where(t.member_keys.c.key_id == key_id)
+            )
         return None if value is None else str(value)
 
     def block_row(self, height: int) -> tuple[bytes, bytes]:
         with self.engine.connect() as conn:
-            row = conn.execute(select(t.blocks.c.header, t.blocks.c.commit)
-                               .where(t.blocks.c.height == height)).first()
+            row = conn.execute(
+                select(t.blocks.c.header, t.blocks.c.commit).where(t.blocks.c.height == height)
+            ).first()
         if row is None:
             raise NotFound(f"no block at height {height}", code="block_not_found")
         return bytes(row.header), bytes(row.commit)
 
     def block_transactions(self, height: int) -> list[StoredTx]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.transactions).where(t.transactions.c.height == height)
-                                .order_by(t.transactions.c.idx))
+            rows = conn.execute(
+                select(t.transactions)
+                .where(t.transactions.c.height == height)
+                .order_by(t.transactions.c.idx)
+            )
             return [_stored_tx(r) for r in rows]
 
     def transaction(self, tx_id: str) -> StoredTx | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(t.transactions)
-                               .where(t.transactions.c.tx_id == tx_id)).first()
+            row = conn.execute(
+                select(t.transactions).where(t.transactions.c.tx_id == tx_id)
+            ).first()
         return None if row is None else _stored_tx(row)
 
     def existing(self, tx_ids: list[str]) -> set[str]:
         found: set[str] = set()
         with self.engine.connect() as conn:
             for chunk in _chunks(tx_ids):
-                found.update(conn.scalars(select(t.transactions.c.tx_id)
-                                          .where(t.transactions.c.tx_id.in_(chunk))))
+                found.update(
+                    conn.scalars(
+                        select(t.transactions.c.tx_id).where(t.transactions.c.tx_id.in_(chunk))
+                    )
+                )
         return found
 
     def log_nodes(self, nodes: set[Node]) -> dict[Node, bytes]:
@@ -260,13 +339,18 @@ class Store:
         upper = sorted(n for n in nodes if n[0] > 0)
         with self.engine.connect() as conn:
             for chunk in _chunks(leaves):
-                for r in conn.execute(select(t.transactions.c.log_index, t.transactions.c.leaf_hash)
-                                      .where(t.transactions.c.log_index.in_(chunk))):
+                for r in conn.execute(
+                    select(t.transactions.c.log_index, t.transactions.c.leaf_hash).where(
+                        t.transactions.c.log_index.in_(chunk)
+                    )
+                ):
                     out[(0, r.log_index)] = bytes(r.leaf_hash)
             for chunk in _chunks(upper):
-                for r in conn.execute(select(t.log_nodes)
-                                      .where(tuple_(t.log_nodes.c.level, t.log_nodes.c.idx)
-                                             .in_(chunk))):
+                for r in conn.execute(
+                    select(t.log_nodes).where(
+                        tuple_(t.log_nodes.c.level, t.log_nodes.c.idx).in_(chunk)
+                    )
+                ):
                     out[(r.level, r.idx)] = bytes(r.hash)
         return self._complete(out, nodes, "log")
 
@@ -276,15 +360,20 @@ class Store:
         upper = sorted(n for n in nodes if n[0] > 0)
         with self.engine.connect() as conn:
             for chunk in _chunks(leaves):
-                for r in conn.execute(select(t.transactions.c.idx, t.transactions.c.leaf_hash)
-                                      .where(t.transactions.c.height == height,
-                                             t.transactions.c.idx.in_(chunk))):
+                for r in conn.execute(
+                    select(t.transactions.c.idx, t.transactions.c.leaf_hash).where(
+                        t.transactions.c.height == height, t.transactions.c.idx.in_(chunk)
+                    )
+                ):
                     out[(0, r.idx)] = bytes(r.leaf_hash)
             for chunk in _chunks(upper):
-                for r in conn.execute(
-                    select(t.block_nodes.c.level, t.block_nodes.c.idx, t.block_nodes.c.hash)
-                    .where(t.block_nodes.c.height == height,
-                           tuple_(t.block_nodes.c.level, t.block_nodes.c.idx).in_(chunk))):
+                rows: Any = conn.execute(
+                    select(t.block_nodes.c.level, t.block_nodes.c.idx, t.block_nodes.c.hash).where(
+                        t.block_nodes.c.height == height,
+                        tuple_(t.block_nodes.c.level, t.block_nodes.c.idx).in_(chunk),
+                    )
+                )
+                for r in rows:
                     out[(r.level, r.idx)] = bytes(r.hash)
         return self._complete(out, nodes, f"block {height}")
 
@@ -297,9 +386,14 @@ class Store:
 
     def all_block_nodes(self, height: int) -> dict[Node, bytes]:
         with self.engine.connect() as conn:
-            return {(r.level, r.idx): bytes(r.hash) for r in conn.execute(
-                select(t.block_nodes.c.level, t.block_nodes.c.idx, t.block_nodes.c.hash)
-                .where(t.block_nodes.c.height == height))}
+            return {
+                (r.level, r.idx): bytes(r.hash)
+                for r in conn.execute(
+                    select(t.block_nodes.c.level, t.block_nodes.c.idx, t.block_nodes.c.hash).where(
+                        t.block_nodes.c.height == height
+                    )
+                )
+            }
 
     def count(self, table: str) -> int:
         tab = t.metadata.tables[table]
@@ -308,9 +402,12 @@ class Store:
 
     def transactions_after(self, log_index: int, limit: int) -> list[StoredTx]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.transactions)
-                                .where(t.transactions.c.log_index >= log_index)
-                                .order_by(t.transactions.c.log_index).limit(limit))
+            rows = conn.execute(
+                select(t.transactions)
+                .where(t.transactions.c.log_index >= log_index)
+                .order_by(t.transactions.c.log_index)
+                .limit(limit)
+            )
             return [_stored_tx(r) for r in rows]
 
 

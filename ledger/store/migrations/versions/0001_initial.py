@@ -77,6 +77,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("member_keys", "members", "block_nodes", "log_nodes", "transactions",
-                  "blocks", "meta"):
+    for table in (
+        "member_keys",
+        "members",
+        "block_nodes",
+        "log_nodes",
+        "transactions",
+        "blocks",
+        "meta",
+    ):
         op.drop_table(table)
