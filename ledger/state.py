@@ -122,7 +122,7 @@ class MemberRegistry:
             self._existing_active(_member_id(env), env.type)
             self._check_new_key(_public_key(env))
         elif env.type == "member.revoke":
-            _payload_keys(env, {"id"}, {"reason"})
+            _payload_keys(env, {"id"}, frozenset({"reason"}))
             target = self._existing_active(_member_id(env), env.type)
             if target.id == env.submitter:
                 raise RuleViolation(
