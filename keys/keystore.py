@@ -6,20 +6,11 @@ import time
 from pathlib import Path
 from typing import Protocol
 
-from ledger.crypto import PrivateKey, PublicKey
+from ledger.crypto import PrivateKey, PublicKey, Signer
 from ledger.errors import KeystoreError
 
 PASSPHRASE_ENV = "LEDGER_KEY_PASSPHRASE"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,127}")
-
-
-class Signer(Protocol):
-    """What the ledger needs of a key: its public half and SM2 signatures."""
-
-    @property
-    def public_key(self) -> PublicKey: ...
-
-    def sign(self, message: bytes) -> str: ...
 
 
 class KeyStore(Protocol):

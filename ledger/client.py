@@ -17,8 +17,7 @@ from typing import Any
 
 import httpx
 
-from keys import Signer
-from ledger.crypto import random_nonce
+from ledger.crypto import Signer, random_nonce
 from ledger.errors import InvalidInput, LedgerError, NotFound, OperationFailed, Unavailable
 from ledger.model import Envelope, Genesis, SignedTransaction
 

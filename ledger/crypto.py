@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Protocol
 
 from tongsuopy.crypto import hashes, serialization
 from tongsuopy.crypto.asymciphers import ec
@@ -82,6 +83,18 @@ def encode_signature(r: int, s: int) -> str:
 
     content = integer(r) + integer(s)
     return (b"\x30" + bytes([len(content)]) + content).hex()
+
+
+class Signer(Protocol):
+    """What the ledger needs of a private key: its public half and SM2 signatures.
+
+    ``PrivateKey`` is one; a hardware security module's handle would be another.
+    """
+
+    @property
+    def public_key(self) -> PublicKey: ...
+
+    def sign(self, message: bytes) -> str: ...
 
 
 class PublicKey:

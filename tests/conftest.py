@@ -6,6 +6,7 @@ PostgreSQL variants are skipped locally; with ``LEDGER_REQUIRE_PG=1`` (as in CI)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -54,8 +55,8 @@ def _pg_admin_url() -> str:
     return PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
+@contextlib.contextmanager
+def pg_database() -> Iterator[str]:
     """A fresh, empty PostgreSQL database, dropped afterwards."""
     admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
     name = f"ledger_test_{uuid.uuid4().hex[:12]}"
@@ -68,6 +69,18 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    with pg_database() as url:
+        yield url
+
+
+def database_url(kind: str, home: Path) -> contextlib.AbstractContextManager[str]:
+    if kind == "sqlite":
+        return contextlib.nullcontext(f"sqlite:///{home / 'ledger.db'}")
+    return pg_database()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

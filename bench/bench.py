@@ -1,0 +1,1259 @@
+#!/usr/bin/env python
+"""Benchmark of the ledger against its baselines, every figure from one run on one machine.
+
+    python bench/bench.py                 # full run (~10-15 min on 2 cores)
+    python bench/bench.py --quick         # smoke run (< 60 s), used by the tests
+    python bench/bench.py --json out.json # also write the figures as JSON
+
+Sections (each prints its figure next to its baseline and the ratio):
+
+1. micro    SM2 sign/verify per second on one core, tongsuopy (ledger.crypto) vs gmssl;
+            SM3 MB/s (10^6 bytes/s), hashlib vs gmssl.
+2. ceiling  SM2 verifications per second on every core (a process pool of ``--cores``).
+3. merkle   appends/s and inclusion/consistency proof generation+verification time:
+            ledger.merkle (SM3 and SHA-256) vs pymerkle InmemoryTree (SHA-256).
+4. ingest   pre-signed transactions posted to /v1/transactions/batch of one node
+            (SQLite), committed per second, against the ceiling (target >= 60 %);
+            once with the node's verification pool and once with LEDGER_VERIFY_WORKERS=0.
+5. proofs   a ledger of ``--proof-txs`` transactions written straight into a store, then
+            receipt (inclusion) and consistency proof latency from a node serving it
+            (target: p99 of the server-side time < 5 ms).
+
+gmssl is used here only as a baseline; the ledger itself never imports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from keys import FileKeyStore
+from ledger.block import Block, build_block
+from ledger.client import make_transaction
+from ledger.consortium import create, load_genesis
+from ledger.crypto import PrivateKey, PublicKey, decode_signature, encode_signature, sm3_hex
+from ledger.merkle import (
+    SHA256,
+    SM3,
+    CompactRange,
+    Hasher,
+    MemoryTree,
+    verify_consistency,
+    verify_inclusion,
+)
+from ledger.model import (
+    CommitCertificate,
+    CommitSignature,
+    Header,
+    SignedTransaction,
+    commit_vote,
+)
+from ledger.store import Store
+
+console = Console(highlight=False)
+if not console.is_terminal:  # a log file: wide enough for the summary table
+    console = Console(highlight=False, width=160)
+PROFILE_TARGET_MS = 5.0
+INGEST_TARGET = 0.60
+TX_TYPE = "evidence.deposit"
+SUBMITTER = "evidence-platform"
+VALIDATOR = "v1"
+
+
+# --- results ----------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    section: str
+    figure: str
+    value: float
+    unit: str
+    baseline_name: str = ""
+    baseline: float | None = None
+    ratio: float | None = None
+    ratio_label: str = ""
+    target: str = ""
+    met: bool | None = None
+
+
+class Results:
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+        self.details: dict[str, Any] = {}
+
+    def add(self, row: Row) -> Row:
+        self.rows.append(row)
+        base = ""
+        if row.baseline is not None:
+            base = f"  baseline {row.baseline_name} {fmt(row.baseline)} {row.unit}"
+        ratio = f"  ratio {row.ratio:.2f}{row.ratio_label}" if row.ratio is not None else ""
+        target = ""
+        if row.target:
+            target = f"  target {row.target}: " + ("MET" if row.met else "NOT MET")
+        console.print(f"  {row.figure}: {fmt(row.value)} {row.unit}{base}{ratio}{target}")
+        return row
+
+
+def fmt(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    if value >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def faster(ours: float, baseline: float, higher_is_better: bool = True) -> float:
+    """How many times better ours is than the baseline (> 1: ours is better)."""
+    return ours / baseline if higher_is_better else baseline / ours
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    k = max(0, math.ceil(q / 100 * len(ordered)) - 1)
+    return ordered[k]
+
+
+def rate(fn: Callable[[], object], seconds: float, batch: int = 1) -> float:
+    """Calls of ``fn`` per second, calling it in batches until ``seconds`` have passed."""
+    done, start = 0, time.perf_counter()
+    while True:
+        for _ in range(batch):
+            fn()
+        done += batch
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return done / elapsed
+
+
+def log(message: str) -> None:
+    console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {message}")
+
+
+# --- machine --------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    model = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for package in ("tongsuopy", "gmssl", "pymerkle", "fastapi", "uvicorn", "sqlalchemy"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "openssl": __import__("ssl").OPENSSL_VERSION,
+        "versions": versions,
+        "loadavg_at_start": os.getloadavg(),
+    }
+
+
+# --- 1. micro benchmarks ----------------------------------------------------------------------
+
+
+def sample_message() -> bytes:
+    """The canonical envelope of a typical evidence.deposit: what the node verifies."""
+    key = PrivateKey.generate()
+    tx = make_transaction(
+        key,
+        chain_id="gz-gov-ledger",
+        type=TX_TYPE,
+        submitter=SUBMITTER,
+        payload={"file_sm3": sm3_hex(b"0"), "file_name": "evidence-0000001.pdf", "size": 123},
+    )
+    return tx.envelope.canonical
+
+
+def gmssl_key() -> tuple[PrivateKey, Any]:
+    """A key pair usable by both libraries. gmssl strips a leading "04" with ``lstrip``,
+    which mangles keys whose X coordinate starts with 0 or 4: avoid those."""
+    from gmssl import sm2
+
+    while True:
+        key = PrivateKey.generate()
+        xy = key.public_key.hex[2:]
+        if xy[0] not in "04":
+            break
+    d = key._key.private_numbers().private_value
+    return key, sm2.CryptSM2(private_key=f"{d:064x}", public_key=xy)
+
+
+def bench_micro(results: Results, quick: bool) -> None:
+    from gmssl import func
+    from gmssl import sm3 as gm_sm3
+
+    seconds, gm_seconds = (0.4, 0.4) if quick else (3.0, 3.0)
+    message = sample_message()
+    key, gm = gmssl_key()
+
+    # cross-check once, outside the timing: both libraries make and accept the same signatures
+    gm_sig = gm.sign_with_sm3(message)
+    key.public_key.verify(encode_signature(int(gm_sig[:64], 16), int(gm_sig[64:], 16)), message)
+    r, s = decode_signature(key.sign(message))
+    assert gm.verify_with_sm3(f"{r:064x}{s:064x}", message), "gmssl rejects a tongsuopy signature"
+
+    log("SM2 sign, one core")
+    ours_sign = rate(lambda: key.sign(message), seconds, 20)
+    base_sign = rate(lambda: gm.sign_with_sm3(message), gm_seconds)
+    results.add(
+        Row(
+            "micro",
+            "SM2 sign (1 core)",
+            ours_sign,
+            "sign/s",
+            "gmssl",
+            base_sign,
+            faster(ours_sign, base_sign),
+            "x",
+        )
+    )
+
+    sigs = [key.sign(message) for _ in range(64)]
+    gm_sigs = [gm.sign_with_sm3(message) for _ in range(8 if quick else 32)]
+    public = key.public_key
+    it, gm_it = iter(range(10**12)), iter(range(10**12))
+    log("SM2 verify, one core")
+    ours_verify = rate(lambda: public.verify(sigs[next(it) & 63], message), seconds, 20)
+    base_verify = rate(
+        lambda: gm.verify_with_sm3(gm_sigs[next(gm_it) % len(gm_sigs)], message), gm_seconds
+    )
+    results.add(
+        Row(
+            "micro",
+            "SM2 verify (1 core)",
+            ours_verify,
+            "verify/s",
+            "gmssl",
+            base_verify,
+            faster(ours_verify, base_verify),
+            "x",
+        )
+    )
+
+    log("SM3 throughput")
+    mib = bytes(random.Random(1).randbytes(1 << 20))
+    ours_sm3 = rate(lambda: hashlib.new("sm3", mib).digest(), seconds) * len(mib) / 1e6
+    small = mib[: (16 << 10) if quick else (64 << 10)]
+    assert gm_sm3.sm3_hash(func.bytes_to_list(small)) == hashlib.new("sm3", small).hexdigest()
+    base_sm3 = rate(lambda: gm_sm3.sm3_hash(func.bytes_to_list(small)), 0.1 if quick else 1.0)
+    base_sm3 *= len(small) / 1e6
+    results.add(
+        Row(
+            "micro",
+            f"SM3 (1 MiB buffers; gmssl on {len(small) >> 10} KiB)",
+            ours_sm3,
+            "MB/s",
+            "gmssl",
+            base_sm3,
+            faster(ours_sm3, base_sm3),
+            "x",
+        )
+    )
+    results.details["micro"] = {
+        "sm2_sign_per_s": ours_sign,
+        "sm2_verify_per_s": ours_verify,
+        "message_bytes": len(message),
+    }
+
+
+# --- 2. verification ceiling ----------------------------------------------------------------
+
+_CEILING: tuple[PublicKey, list[str], bytes] | None = None
+
+
+def _ceiling_init(public_hex: str, sigs: list[str], message: bytes) -> None:
+    global _CEILING
+    _CEILING = (PublicKey(public_hex), sigs, message)
+
+
+def _ceiling_task(rounds: int) -> int:
+    assert _CEILING is not None
+    key, sigs, message = _CEILING
+    for _ in range(rounds):
+        for sig in sigs:
+            key.verify(sig, message)
+    return rounds * len(sigs)
+
+
+def bench_ceiling(results: Results, cores: int, seconds: float) -> float:
+    """SM2 verifications per second with a pool of ``cores`` processes kept busy."""
+    log(f"SM2 verification ceiling: {cores} processes for {seconds:.0f} s")
+    key = PrivateKey.generate()
+    message = sample_message()
+    sigs = [key.sign(message) for _ in range(64)]
+    with ProcessPoolExecutor(
+        cores, initializer=_ceiling_init, initargs=(key.public_key.hex, sigs, message)
+    ) as pool:
+        for f in [pool.submit(_ceiling_task, 1) for _ in range(cores)]:
+            f.result()
+        pending: deque[Future[int]] = deque()
+        done = 0
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            while len(pending) < 2 * cores:
+                pending.append(pool.submit(_ceiling_task, 4))
+            done += pending.popleft().result()
+        while pending:
+            done += pending.popleft().result()
+        elapsed = time.perf_counter() - start
+    ceiling = done / elapsed
+    single = results.details.get("micro", {}).get("sm2_verify_per_s")
+    results.add(
+        Row(
+            "ceiling",
+            f"SM2 verify ceiling ({cores} processes)",
+            ceiling,
+            "verify/s",
+            "1 core",
+            single,
+            ceiling / single if single else None,
+            "x",
+        )
+    )
+    results.details["ceiling"] = {"verify_per_s": ceiling, "cores": cores, "seconds": elapsed}
+    return ceiling
+
+
+# --- 3. Merkle trees ----------------------------------------------------------------------------
+
+
+def _time_each(fn: Callable[[int], object], args: list[int]) -> float:
+    """Mean microseconds per call of ``fn`` over ``args``."""
+    start = time.perf_counter()
+    for a in args:
+        fn(a)
+    return (time.perf_counter() - start) / len(args) * 1e6
+
+
+def bench_merkle(results: Results, size: int, samples: int) -> None:
+    import pymerkle
+
+    log(f"Merkle trees: {size:,} appends, {samples} proofs of each kind")
+    rng = random.Random(7)
+    entries = [rng.randbytes(32) for _ in range(size)]
+
+    def appends(make: Callable[[], Any], append_name: str) -> tuple[Any, float]:
+        tree = make()
+        append = getattr(tree, append_name)
+        start = time.perf_counter()
+        for e in entries:
+            append(e)
+        return tree, size / (time.perf_counter() - start)
+
+    base_tree, base_rate = appends(lambda: pymerkle.InmemoryTree("sha256"), "append_entry")
+    trees: dict[str, MemoryTree] = {}
+    for hasher in (SM3, SHA256):
+        tree, ours_rate = appends(lambda h=hasher: MemoryTree(h), "append_data")
+        trees[hasher.name] = tree
+        results.add(
+            Row(
+                "merkle",
+                f"append, ours MemoryTree {hasher.name}",
+                ours_rate,
+                "append/s",
+                "pymerkle sha256",
+                base_rate,
+                faster(ours_rate, base_rate),
+                "x",
+            )
+        )
+
+    compact = CompactRange(SM3)
+    start = time.perf_counter()
+    for e in entries:
+        compact.append(SM3.hash_leaf(e))
+    compact_rate = size / (time.perf_counter() - start)
+    results.add(
+        Row(
+            "merkle",
+            "append, ours CompactRange sm3 (the node's log)",
+            compact_rate,
+            "append/s",
+            "pymerkle sha256",
+            base_rate,
+            faster(compact_rate, base_rate),
+            "x",
+        )
+    )
+
+    same_root = trees["sha256"].root() == base_tree.get_root()
+    assert same_root, "ledger.merkle SHA-256 and pymerkle disagree on the root"
+
+    # inclusion: proof of a random leaf against the whole tree, generated then verified
+    indices = [rng.randrange(size) for _ in range(samples)]
+    firsts = [rng.randrange(1, size) for _ in range(samples)]
+    base_root = base_tree.get_root()
+    base_leaves = {i: base_tree.get_leaf(i + 1) for i in indices}
+    base_prior = {m: base_tree.get_root(m) for m in firsts}
+
+    def base_inclusion(i: int) -> None:
+        proof = base_tree.prove_inclusion(i + 1, size)
+        pymerkle.verify_inclusion(base_leaves[i], base_root, proof)
+
+    def base_consistency(m: int) -> None:
+        proof = base_tree.prove_consistency(m, size)
+        pymerkle.verify_consistency(base_prior[m], base_root, proof)
+
+    base_inc = _time_each(base_inclusion, indices)
+    base_con = _time_each(base_consistency, firsts)
+    figures: dict[str, Any] = {
+        "size": size,
+        "samples": samples,
+        "pymerkle": {
+            "append_per_s": base_rate,
+            "inclusion_us": base_inc,
+            "consistency_us": base_con,
+        },
+    }
+    for name, tree in trees.items():
+        hasher: Hasher = tree.hasher
+        root = tree.root()
+        leaves = {i: tree.nodes[(0, i)] for i in indices}
+        prior = {m: tree.root(m) for m in firsts}
+
+        def inclusion(
+            i: int,
+            tree: MemoryTree = tree,
+            hasher: Hasher = hasher,
+            root: bytes = root,
+            leaves: dict[int, bytes] = leaves,
+        ) -> None:
+            proof = tree.inclusion_proof(i, size)
+            verify_inclusion(hasher, i, size, leaves[i], proof, root)
+
+        def consistency(
+            m: int,
+            tree: MemoryTree = tree,
+            hasher: Hasher = hasher,
+            root: bytes = root,
+            prior: dict[int, bytes] = prior,
+        ) -> None:
+            proof = tree.consistency_proof(m, size)
+            verify_consistency(hasher, m, size, prior[m], root, proof)
+
+        inc = _time_each(inclusion, indices)
+        con = _time_each(consistency, firsts)
+        results.add(
+            Row(
+                "merkle",
+                f"inclusion proof gen+verify, ours {name} (n={size:,})",
+                inc,
+                "µs",
+                "pymerkle sha256",
+                base_inc,
+                faster(inc, base_inc, False),
+                "x",
+            )
+        )
+        results.add(
+            Row(
+                "merkle",
+                f"consistency proof gen+verify, ours {name} (n={size:,})",
+                con,
+                "µs",
+                "pymerkle sha256",
+                base_con,
+                faster(con, base_con, False),
+                "x",
+            )
+        )
+        figures[name] = {"inclusion_us": inc, "consistency_us": con}
+    results.details["merkle"] = figures
+
+
+# --- signing transactions with every core -------------------------------------------------------
+
+_SIGNER: Any = None
+_CHAIN_ID = ""
+
+
+def _sign_init(home: str, chain_id: str) -> None:
+    global _SIGNER, _CHAIN_ID
+    _SIGNER = FileKeyStore(Path(home) / "keys").signer(SUBMITTER)
+    _CHAIN_ID = chain_id
+
+
+def _make(i: int) -> SignedTransaction:
+    payload = {
+        "file_sm3": sm3_hex(i.to_bytes(8, "big")),
+        "file_name": f"evidence-{i:07d}.pdf",
+        "size": 1024 + i % 100_000,
+    }
+    return make_transaction(
+        _SIGNER, chain_id=_CHAIN_ID, type=TX_TYPE, submitter=SUBMITTER, payload=payload
+    )
+
+
+def _sign_wire(start: int, count: int) -> list[bytes]:
+    """Canonical JSON of signed transactions (``leaf`` is ``C(signed transaction)``)."""
+    return [_make(i).leaf for i in range(start, start + count)]
+
+
+def _sign_objects(start: int, count: int) -> list[SignedTransaction]:
+    out = []
+    for i in range(start, start + count):
+        tx = _make(i)
+        _ = tx.leaf_hash  # computed here, in the worker, and pickled with the object
+        out.append(tx)
+    return out
+
+
+def signed_chunks(
+    home: Path,
+    chain_id: str,
+    start: int,
+    total: int,
+    chunk: int,
+    cores: int,
+    fn: Callable[[int, int], list[Any]],
+) -> Iterator[list[Any]]:
+    """Chunks of transactions signed by a pool of ``cores`` processes, in order, with a
+    bounded number in flight so that memory stays flat however many are asked for."""
+    with ProcessPoolExecutor(cores, initializer=_sign_init, initargs=(str(home), chain_id)) as pool:
+        pending: deque[Future[list[Any]]] = deque()
+        nxt, end = start, start + total
+        while nxt < end or pending:
+            while nxt < end and len(pending) < 3 * cores:
+                n = min(chunk, end - nxt)
+                pending.append(pool.submit(fn, nxt, n))
+                nxt += n
+            yield pending.popleft().result()
+
+
+# --- running a node ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class NodeProcess:
+    """``python -m ledger node`` in its own process group, stopped with SIGINT."""
+
+    def __init__(
+        self, home: Path, db_url: str, log_path: Path, env: dict[str, str] | None = None
+    ) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        full_env = {**os.environ, **(env or {})}
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ledger",
+                "node",
+                "--home",
+                str(home),
+                "--port",
+                str(self.port),
+                "--db",
+                db_url,
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the node exited ({self.proc.returncode}):\n{self.tail()}")
+            try:
+                if httpx.get(self.base + "/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"the node was not ready within {timeout} s:\n{self.tail()}")
+
+    def tail(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")[-3000:]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        # the node's verification workers are in its process group
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self._log.close()
+
+
+class PySpy:
+    """``py-spy record`` attached to a node and its worker processes (raw collapsed stacks)."""
+
+    def __init__(self, pid: int, out: Path) -> None:
+        exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        self.out = out
+        self.proc = subprocess.Popen(
+            [
+                exe,
+                "record",
+                "--pid",
+                str(pid),
+                "--subprocesses",
+                "--nonblocking",
+                "--rate",
+                "200",
+                "--format",
+                "raw",
+                "--output",
+                str(out),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        time.sleep(1.0)
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def summarise_profile(path: Path, top: int = 25) -> dict[str, Any]:
+    """Inclusive and self shares of the samples of each function, per process kind."""
+    inclusive: dict[str, Counter[str]] = {}
+    own: dict[str, Counter[str]] = {}
+    totals: Counter[str] = Counter()
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = stack.split(";")
+        kind = "main"
+        if frames and frames[0].startswith("process "):
+            kind = "worker" if "multiprocessing" in frames[0] else "main"
+            frames = frames[1:]
+        if any("_process_worker" in f for f in frames):
+            kind = "worker"
+        totals[kind] += count
+        names = [
+            f.split(" (", 1)[0] + " (" + f.split(" (", 1)[1].rsplit(":", 1)[0] + ")"
+            if " (" in f
+            else f
+            for f in frames
+        ]
+        for name in set(names):
+            inclusive.setdefault(kind, Counter())[name] += count
+        if names:
+            own.setdefault(kind, Counter())[names[-1]] += count
+    out: dict[str, Any] = {}
+    for kind, total in totals.items():
+        out[kind] = {
+            "samples": total,
+            "inclusive": [
+                (n, round(100 * c / total, 1)) for n, c in inclusive[kind].most_common(top)
+            ],
+            "self": [(n, round(100 * c / total, 1)) for n, c in own[kind].most_common(top)],
+        }
+    return out
+
+
+# --- 4. ingest ------------------------------------------------------------------------------------
+
+
+async def _drive_ingest(
+    base: str, bodies: list[tuple[bytes, int]], senders: int, timeout: float
+) -> dict[str, Any]:
+    limits = httpx.Limits(max_connections=senders + 2)
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+        start_size = (await client.get("/v1/checkpoint")).json()["header"]["log_size"]
+        queue = deque(bodies)
+        accepted = 0
+        rejected: list[Any] = []
+        retries = 0
+        server_ms: list[float] = []
+
+        async def sender() -> None:
+            nonlocal accepted, retries
+            while queue:
+                body, _count = queue.popleft()
+                while True:
+                    r = await client.post(
+                        "/v1/transactions/batch",
+                        content=body,
+                        headers={"content-type": "application/json"},
+                    )
+                    if r.status_code == 503:
+                        retries += 1
+                        await asyncio.sleep(0.05)
+                        continue
+                    if r.status_code != 202:
+                        raise RuntimeError(f"batch refused: {r.status_code} {r.text[:500]}")
+                    server_ms.append(server_timing(r))
+                    data = r.json()
+                    accepted += len(data["accepted"])
+                    rejected.extend(data["rejected"][:3])
+                    break
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(senders)))
+        t_sent = time.perf_counter()
+        target = start_size + accepted
+        size = start_size
+        while True:
+            size = (await client.get("/v1/checkpoint")).json()["header"]["log_size"]
+            if size >= target:
+                break
+            if time.perf_counter() - t0 > timeout:
+                raise RuntimeError(
+                    f"only {size - start_size} of {accepted} committed after {timeout:.0f} s"
+                )
+            await asyncio.sleep(0.02)
+        t_done = time.perf_counter()
+    return {
+        "accepted": accepted,
+        "rejected": len(rejected),
+        "rejected_examples": rejected[:3],
+        "retries_503": retries,
+        "send_seconds": t_sent - t0,
+        "commit_seconds": t_done - t0,
+        "admitted_per_s": accepted / (t_sent - t0),
+        "committed_per_s": accepted / (t_done - t0),
+        "batch_server_ms_mean": statistics.fmean(server_ms) if server_ms else None,
+        "batch_server_ms_p99": percentile(server_ms, 99) if server_ms else None,
+    }
+
+
+def server_timing(response: httpx.Response) -> float:
+    header = response.headers.get("server-timing", "")
+    for part in header.split(","):
+        for item in part.split(";"):
+            item = item.strip()
+            if item.startswith("dur="):
+                return float(item[4:])
+    raise RuntimeError(f"no Server-Timing header on {response.request.url}")
+
+
+def run_ingest(
+    work: Path,
+    home: Path,
+    bodies: list[tuple[bytes, int]],
+    label: str,
+    env: dict[str, str],
+    senders: int,
+    profile: Path | None,
+) -> dict[str, Any]:
+    db = work / f"ingest-{label}.db"
+    node = NodeProcess(home, f"sqlite:///{db}", work / f"node-ingest-{label}.log", env)
+    spy = None
+    try:
+        node.wait_ready()
+        if profile is not None:
+            spy = PySpy(node.proc.pid, profile)
+        total = sum(n for _, n in bodies)
+        log(f"ingest ({label}): {total:,} transactions in {len(bodies)} batches, {senders} senders")
+        figures = asyncio.run(_drive_ingest(node.base, bodies, senders, timeout=1800))
+    finally:
+        if spy is not None:
+            spy.stop()
+        node.stop()
+    if profile is not None and profile.exists():
+        figures["profile"] = summarise_profile(profile)
+        figures["profile_file"] = str(profile)
+    return figures
+
+
+def bench_ingest(
+    results: Results,
+    work: Path,
+    txs: int,
+    batch: int,
+    senders: int,
+    cores: int,
+    ceiling: float,
+    profile_dir: Path | None,
+) -> None:
+    home = work / "ingest-home"
+    consortium = create(home, demo=True)
+    log(f"pre-signing {txs:,} transactions on {cores} processes (not timed)")
+    start = time.perf_counter()
+    wire: list[bytes] = []
+    for part in signed_chunks(home, consortium.genesis.chain_id, 0, txs, batch, cores, _sign_wire):
+        wire.extend(part)
+    sign_seconds = time.perf_counter() - start
+    bodies = [
+        (b'{"transactions":[' + b",".join(wire[i : i + batch]) + b"]}", len(wire[i : i + batch]))
+        for i in range(0, len(wire), batch)
+    ]
+    del wire
+    log(f"  signed in {sign_seconds:.1f} s ({txs / sign_seconds:,.0f} tx/s)")
+    # The transactions are signed once and sent to two fresh databases; a wide timestamp
+    # window keeps them admissible for the second run (the check itself still runs).
+    common = {"LEDGER_TIMESTAMP_TOLERANCE_MS": str(3_600_000)}
+    runs = {
+        "pool": {**common},
+        "inline": {**common, "LEDGER_VERIFY_WORKERS": "0"},
+    }
+    figures: dict[str, Any] = {
+        "txs": txs,
+        "batch": batch,
+        "senders": senders,
+        "presign_seconds": sign_seconds,
+        "ceiling": ceiling,
+    }
+    for label, env in runs.items():
+        profile = profile_dir / f"ingest-{label}.txt" if profile_dir else None
+        figures[label] = run_ingest(work, home, bodies, label, env, senders, profile)
+        f = figures[label]
+        if f["rejected"]:
+            console.print(f"[red]  {f['rejected']} rejected, e.g. {f['rejected_examples']}")
+        log(
+            f"  {label}: admitted {f['admitted_per_s']:,.0f}/s, committed "
+            f"{f['committed_per_s']:,.0f}/s ({f['accepted']:,} in {f['commit_seconds']:.1f} s)"
+        )
+    pool, inline = figures["pool"], figures["inline"]
+    ratio = pool["committed_per_s"] / ceiling
+    results.add(
+        Row(
+            "ingest",
+            f"ingest committed/s (verify pool, {cores} workers)",
+            pool["committed_per_s"],
+            "tx/s",
+            f"{cores}-core SM2 verify ceiling",
+            ceiling,
+            ratio,
+            " of ceiling",
+            f">= {INGEST_TARGET:.0%} of ceiling",
+            ratio >= INGEST_TARGET,
+        )
+    )
+    results.add(
+        Row(
+            "ingest",
+            "ingest committed/s (LEDGER_VERIFY_WORKERS=0, inline)",
+            inline["committed_per_s"],
+            "tx/s",
+            f"{cores}-core SM2 verify ceiling",
+            ceiling,
+            inline["committed_per_s"] / ceiling,
+            " of ceiling",
+        )
+    )
+    results.add(
+        Row(
+            "ingest",
+            "ingest admitted/s (verify pool; all batches answered)",
+            pool["admitted_per_s"],
+            "tx/s",
+            "inline",
+            inline["admitted_per_s"],
+            pool["admitted_per_s"] / inline["admitted_per_s"],
+            "x",
+        )
+    )
+    results.add(
+        Row(
+            "ingest",
+            "verify pool vs inline (committed/s)",
+            pool["committed_per_s"],
+            "tx/s",
+            "inline",
+            inline["committed_per_s"],
+            pool["committed_per_s"] / inline["committed_per_s"],
+            "x",
+        )
+    )
+    results.details["ingest"] = figures
+
+
+# --- 5. proof serving -----------------------------------------------------------------------------
+
+
+def populate(home: Path, db_url: str, total: int, block_txs: int, cores: int) -> dict[str, Any]:
+    """Write ``total`` transactions (pre-signed on every core) straight into the store, in
+    blocks of ``block_txs`` built and certified as the single-validator engine does."""
+    genesis = load_genesis(home / "genesis.json")
+    store = Store(db_url)
+    store.initialise(genesis)
+    tip_row = store.tip()
+    assert tip_row is not None
+    tip = tip_row[0]
+    genesis_txs = store.count("transactions")
+    have = tip.log_size - genesis_txs
+    if have >= total:
+        log(f"the store already holds {have:,} transactions: reusing it")
+        store.close()
+        return {"reused": True, "transactions": have}
+    registry = store.load_registry()
+    log_range = store.log_range(tip.log_size)
+    validator = FileKeyStore(home / "keys").signer(VALIDATOR)
+    validators = genesis.validators
+    todo = total - have
+    log(f"populating {todo:,} transactions ({todo // block_txs + 1} blocks) into the store")
+    started = last_report = time.perf_counter()
+    build_s = commit_s = 0.0
+    done = 0
+    for txs in signed_chunks(home, genesis.chain_id, have, todo, block_txs, cores, _sign_objects):
+        t = time.perf_counter()
+        built = build_block(
+            prev=tip,
+            log=log_range,
+            registry=registry,
+            candidates=txs,
+            now_ms=time.time_ns() // 1_000_000,
+            tolerance_ms=10**12,
+            proposer=VALIDATOR,
+            validators=validators,
+            next_validators=validators,
+        )
+        if built.rejected:
+            raise RuntimeError(f"population: rejected {built.rejected[0][1]}")
+        h = built.header
+        vote = commit_vote(h.chain_id, h.height, 0, h.block_hash)
+        certificate = CommitCertificate(
+            h.height, 0, h.block_hash, (CommitSignature(VALIDATOR, validator.sign(vote)),)
+        )
+        t2 = time.perf_counter()
+        store.commit_block(
+            Block(h, certificate, tuple(built.transactions)),
+            built.block_nodes,
+            built.log_nodes,
+            log_range.size,
+            built.registry,
+            built.member_changes,
+        )
+        t3 = time.perf_counter()
+        build_s += t2 - t
+        commit_s += t3 - t2
+        tip, registry, log_range = h, built.registry, built.log
+        done += len(built.transactions)
+        now = time.perf_counter()
+        if now - last_report >= 10 or done == todo:
+            last_report = now
+            speed = done / (now - started)
+            eta = (todo - done) / speed if speed else 0
+            log(
+                f"  {done:,}/{todo:,} ({100 * done / todo:.0f} %), {speed:,.0f} tx/s, "
+                f"height {h.height}, ETA {eta:.0f} s"
+            )
+    elapsed = time.perf_counter() - started
+    store.close()
+    return {
+        "reused": False,
+        "transactions": done,
+        "seconds": elapsed,
+        "tx_per_s": done / elapsed,
+        "build_seconds": build_s,
+        "commit_seconds": commit_s,
+    }
+
+
+def _latencies(client: httpx.Client, paths: list[str]) -> tuple[list[float], list[float]]:
+    server, rtt = [], []
+    for path in paths:
+        t = time.perf_counter()
+        r = client.get(path)
+        elapsed = (time.perf_counter() - t) * 1000
+        if r.status_code != 200:
+            raise RuntimeError(f"GET {path}: {r.status_code} {r.text[:300]}")
+        rtt.append(elapsed)
+        server.append(server_timing(r))
+    return server, rtt
+
+
+def bench_proofs(
+    results: Results, work: Path, proof_home: Path | None, total: int, samples: int, cores: int
+) -> None:
+    from sqlalchemy import select
+
+    from ledger.store import schema
+    from ledger.verify import verify_log_consistency, verify_receipt
+
+    home = proof_home or work / "proof-home"
+    if not (home / "genesis.json").exists():
+        create(home, demo=True)
+    db_url = f"sqlite:///{(home / 'ledger.db').resolve()}"
+    population = populate(home, db_url, total, 5000, cores)
+
+    genesis = load_genesis(home / "genesis.json")
+    store = Store(db_url)
+    tip_row = store.tip()
+    assert tip_row is not None
+    size = tip_row[0].log_size
+    rng = random.Random(11)
+    # log positions after the genesis block (whose transactions have no receipts)
+    positions = [rng.randrange(len(genesis.members), size) for _ in range(samples)]
+    with store.engine.connect() as conn:
+        by_index = {}
+        for i in range(0, len(positions), 400):
+            rows = conn.execute(
+                select(schema.transactions.c.log_index, schema.transactions.c.tx_id).where(
+                    schema.transactions.c.log_index.in_(positions[i : i + 400])
+                )
+            )
+            by_index.update({r.log_index: r.tx_id for r in rows})
+    store.close()
+    tx_ids = [by_index[p] for p in positions]
+    pairs = []
+    for _ in range(samples):
+        first = rng.randrange(1, size)
+        pairs.append((first, rng.randrange(first + 1, size + 1)))
+
+    node = NodeProcess(home, db_url, work / "node-proofs.log")
+    try:
+        node.wait_ready()
+        log(
+            f"proof serving: {samples} receipts and {samples} consistency proofs on a log of "
+            f"{size:,} transactions"
+        )
+        with httpx.Client(base_url=node.base, timeout=30) as client:
+            # correctness first: a few receipts and consistency proofs verify offline
+            for tx_id in tx_ids[:5]:
+                verify_receipt(client.get(f"/v1/transactions/{tx_id}/receipt").json(), genesis)
+            heights = sorted(rng.sample(range(1, tip_row[0].height + 1), 2))
+            older, newer = (client.get(f"/v1/blocks/{h}").json()["header"] for h in heights)
+            old_h, new_h = Header.from_wire(older), Header.from_wire(newer)
+            proof = client.get(
+                "/v1/proofs/consistency", params={"first": old_h.log_size, "second": new_h.log_size}
+            )
+            verify_log_consistency(old_h, new_h, proof.json()["proof"])
+            # warm-up, not recorded
+            _latencies(client, [f"/v1/transactions/{t}/receipt" for t in tx_ids[:50]])
+            _latencies(
+                client, [f"/v1/proofs/consistency?first={m}&second={n}" for m, n in pairs[:50]]
+            )
+            inc_server, inc_rtt = _latencies(
+                client, [f"/v1/transactions/{t}/receipt" for t in tx_ids]
+            )
+            con_server, con_rtt = _latencies(
+                client, [f"/v1/proofs/consistency?first={m}&second={n}" for m, n in pairs]
+            )
+    finally:
+        node.stop()
+    figures: dict[str, Any] = {"log_size": size, "samples": samples, "population": population}
+    for name, server, rtt in (
+        ("inclusion (receipt)", inc_server, inc_rtt),
+        ("consistency", con_server, con_rtt),
+    ):
+        p50, p99 = percentile(server, 50), percentile(server, 99)
+        results.add(Row("proofs", f"{name} server p50", p50, "ms"))
+        results.add(
+            Row(
+                "proofs",
+                f"{name} server p99",
+                p99,
+                "ms",
+                "target",
+                PROFILE_TARGET_MS,
+                p99 / PROFILE_TARGET_MS,
+                " of target",
+                f"p99 < {PROFILE_TARGET_MS} ms",
+                p99 < PROFILE_TARGET_MS,
+            )
+        )
+        results.add(
+            Row(
+                "proofs",
+                f"{name} round trip p50 / p99 (client)",
+                percentile(rtt, 50),
+                "ms",
+                "p99",
+                percentile(rtt, 99),
+            )
+        )
+        figures[name] = {
+            "server_p50_ms": p50,
+            "server_p99_ms": p99,
+            "server_max_ms": max(server),
+            "rtt_p50_ms": percentile(rtt, 50),
+            "rtt_p99_ms": percentile(rtt, 99),
+        }
+    if not population.get("reused"):
+        results.add(
+            Row(
+                "proofs",
+                f"population: {population['transactions']:,} tx signed and stored",
+                population["tx_per_s"],
+                "tx/s",
+            )
+        )
+    results.details["proofs"] = figures
+
+
+# --- the table and main ---------------------------------------------------------------------------
+
+
+def print_table(results: Results) -> None:
+    table = Table(title="ledger benchmark", show_lines=False)
+    for column in ("section", "figure", "value", "baseline", "ratio", "target"):
+        table.add_column(column, justify="right" if column in ("value", "ratio") else "left")
+    for r in results.rows:
+        baseline = f"{r.baseline_name} {fmt(r.baseline)} {r.unit}" if r.baseline is not None else ""
+        ratio = f"{r.ratio:.2f}{r.ratio_label}" if r.ratio is not None else ""
+        target = ""
+        if r.target:
+            target = f"{r.target}: " + ("[green]met[/]" if r.met else "[red]NOT met[/]")
+        table.add_row(r.section, r.figure, f"{fmt(r.value)} {r.unit}", baseline, ratio, target)
+    console.print(table)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p.add_argument("--quick", action="store_true", help="small smoke run (< 60 s)")
+    p.add_argument("--ingest-txs", type=int, default=60_000)
+    p.add_argument("--ingest-batch", type=int, default=1000, help="transactions per request")
+    p.add_argument("--senders", type=int, default=3, help="concurrent batch senders")
+    p.add_argument("--proof-txs", type=int, default=1_000_000)
+    p.add_argument("--proof-samples", type=int, default=2000)
+    p.add_argument(
+        "--proof-home",
+        type=Path,
+        default=None,
+        help="keep the proof ledger here and reuse it on the next run",
+    )
+    p.add_argument("--merkle-size", type=int, default=100_000)
+    p.add_argument(
+        "--cores",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes for the verification ceiling and for pre-signing",
+    )
+    p.add_argument("--skip-proofs", action="store_true")
+    p.add_argument("--skip-ingest", action="store_true")
+    p.add_argument("--skip-micro", action="store_true", help="skip micro and Merkle figures")
+    p.add_argument(
+        "--profile-ingest",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="record the ingest nodes with py-spy (raw stacks and a summary in DIR)",
+    )
+    p.add_argument("--json", type=Path, default=None, metavar="OUT")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.ingest_txs = min(args.ingest_txs, 3000)
+        args.proof_txs = min(args.proof_txs, 10_000)
+        args.proof_samples = min(args.proof_samples, 200)
+        args.merkle_size = min(args.merkle_size, 5000)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    results = Results()
+    info = machine()
+    results.details["machine"] = info
+    results.details["command"] = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+    console.print(
+        f"[bold]machine[/]: {info['nproc']} cores, {info['cpu_model']}, Python "
+        f"{info['python']}, {info['openssl']}"
+    )
+    work = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
+    if args.profile_ingest:
+        args.profile_ingest.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    try:
+        if not args.skip_micro:
+            console.rule("micro: SM2 and SM3")
+            bench_micro(results, args.quick)
+        console.rule("verification ceiling")
+        ceiling = bench_ceiling(results, args.cores, 1.0 if args.quick else 5.0)
+        if not args.skip_micro:
+            console.rule("Merkle trees")
+            bench_merkle(results, args.merkle_size, 200 if args.quick else 1000)
+        if not args.skip_ingest:
+            console.rule("ingest into one node")
+            bench_ingest(
+                results,
+                work,
+                args.ingest_txs,
+                args.ingest_batch,
+                args.senders,
+                args.cores,
+                ceiling,
+                args.profile_ingest,
+            )
+        if not args.skip_proofs:
+            console.rule("proof serving")
+            bench_proofs(
+                results, work, args.proof_home, args.proof_txs, args.proof_samples, args.cores
+            )
+    finally:
+        if args.keep:
+            console.print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    results.details["seconds"] = time.perf_counter() - started
+    results.details["machine"]["loadavg_at_end"] = os.getloadavg()
+    print_table(results)
+    if args.profile_ingest:
+        for label in ("pool", "inline"):
+            summary = results.details.get("ingest", {}).get(label, {}).get("profile")
+            if summary:
+                path = args.profile_ingest / f"ingest-{label}-summary.json"
+                path.write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
+                console.print(f"profile summary of the {label} node: {path}")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {"rows": [asdict(r) for r in results.rows], "details": results.details},
+                indent=2,
+                ensure_ascii=False,
+                default=str,
+            )
+            + "\n"
+        )
+        console.print(f"written {args.json}")
+    console.print(f"total {results.details['seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
