@@ -53,6 +53,8 @@ def canonical(value: Any) -> bytes:
         return rfc8785.dumps(value)
     except rfc8785.CanonicalizationError as exc:
         raise CanonicalizationError(str(exc)) from exc
+    except UnicodeError as exc:
+        raise CanonicalizationError(f"a string is not valid Unicode: {exc.reason}") from exc
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -87,3 +89,5 @@ def parse_json(data: bytes | str) -> Any:
         raise MalformedData(f"not valid JSON: {exc}") from exc
     except RecursionError as exc:
         raise MalformedData("JSON nested too deeply") from exc
+    except ValueError as exc:  # e.g. an integer literal of thousands of digits
+        raise MalformedData(f"not valid JSON: {exc}") from exc

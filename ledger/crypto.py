@@ -16,6 +16,7 @@ from typing import Protocol
 from tongsuopy.crypto import hashes, serialization
 from tongsuopy.crypto.asymciphers import ec
 from tongsuopy.crypto.exceptions import InvalidSignature as _TongsuoInvalidSignature
+from tongsuopy.crypto.exceptions import UnsupportedAlgorithm
 
 from ledger.errors import InvalidKey, InvalidSignature, KeystoreError, MalformedData
 
@@ -183,11 +184,15 @@ class PrivateKey:
             raise KeystoreError(
                 "cannot load the key: wrong passphrase or not a PKCS#8 PEM"
             ) from exc
+        except UnsupportedAlgorithm as exc:
+            raise KeystoreError(f"key file does not hold an SM2 key: {exc}") from exc
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise KeystoreError("key file does not hold an elliptic-curve private key")
         return cls(key)
 
     def to_pem(self, passphrase: bytes | None = None) -> bytes:
+        if passphrase is not None and not passphrase:
+            raise KeystoreError("an empty passphrase would leave the key unencrypted")
         encryption: serialization.KeySerializationEncryption = (
             serialization.BestAvailableEncryption(passphrase)
             if passphrase

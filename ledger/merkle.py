@@ -227,6 +227,12 @@ def root_from_inclusion(
     return r
 
 
+def _check_lengths(step: str, size: int, hashes: Iterable[bytes]) -> None:
+    for h in hashes:
+        if len(h) != size:
+            raise ProofError(step, "a hash has the wrong length", expected=size, found=len(h))
+
+
 def verify_inclusion(
     hasher: Hasher,
     index: int,
@@ -235,6 +241,7 @@ def verify_inclusion(
     proof: Sequence[bytes],
     root: bytes,
 ) -> None:
+    _check_lengths("inclusion", len(hasher.empty_root()), [leaf_hash, root, *proof])
     computed = root_from_inclusion(hasher, index, size, leaf_hash, proof)
     if computed != root:
         raise ProofError(
@@ -254,6 +261,7 @@ def verify_consistency(
     proof: Sequence[bytes],
 ) -> None:
     step = "consistency"
+    _check_lengths(step, len(hasher.empty_root()), [first_root, second_root, *proof])
     if first > second:
         raise ProofError(
             step, "first size is larger than second", expected=f"<= {second}", found=first

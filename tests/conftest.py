@@ -109,10 +109,25 @@ class NodeProcess:
         self.log = home / f"node-{self.port}.log"
 
     def start(self, timeout: float = 30) -> NodeProcess:
-        cmd = [sys.executable, "-m", "ledger", "node", "--home", str(self.home),
-               "--port", str(self.port), "--db", self.db]
-        self.proc = subprocess.Popen(cmd, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-                                     env=self.env, start_new_session=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            "ledger",
+            "node",
+            "--home",
+            str(self.home),
+            "--port",
+            str(self.port),
+            "--db",
+            self.db,
+        ]
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

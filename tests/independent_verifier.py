@@ -89,14 +89,20 @@ def cert_ok(commit: dict[str, Any], header: dict[str, Any], vset: dict[str, Any]
     keys = {v["id"]: v for v in vset["validators"]}
     total = sum(v["power"] for v in vset["validators"])
     seen, power = set(), 0
-    vote = c({"type": "commit", "chain_id": header["chain_id"], "height": commit["height"],
-              "round": commit["round"], "block_hash": commit["block_hash"]})
+    vote = c(
+        {
+            "type": "commit",
+            "chain_id": header["chain_id"],
+            "height": commit["height"],
+            "round": commit["round"],
+            "block_hash": commit["block_hash"],
+        }
+    )
     if commit["height"] != header["height"] or commit["block_hash"] != h_hex(header):
         return False
     for s in commit["signatures"]:
         v = keys.get(s["validator"])
-        if v is None or s["validator"] in seen or not sm2_ok(v["public_key"], s["signature"],
-                                                               vote):
+        if v is None or s["validator"] in seen or not sm2_ok(v["public_key"], s["signature"], vote):
             return False
         seen.add(s["validator"])
         power += v["power"]
@@ -113,8 +119,12 @@ def verify(receipt: dict[str, Any], genesis: dict[str, Any]) -> int:
     if not sm2_ok(pk, receipt["transaction"]["signature"], c(env)):
         return 2
     header = receipt["header"]
-    root = inclusion_root(receipt["index"], header["tx_count"], leaf(c(receipt["transaction"])),
-                          [bytes.fromhex(p) for p in receipt["inclusion_proof"]])
+    root = inclusion_root(
+        receipt["index"],
+        header["tx_count"],
+        leaf(c(receipt["transaction"])),
+        [bytes.fromhex(p) for p in receipt["inclusion_proof"]],
+    )
     if root is None or root.hex() != header["tx_root"]:
         return 3
     commit = receipt["commit"]

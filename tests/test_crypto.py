@@ -24,7 +24,6 @@ from gmssl import sm3 as gmssl_sm3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tongsuopy.crypto.asymciphers import ec
-from tongsuopy.crypto.exceptions import UnsupportedAlgorithm
 
 from ledger import crypto
 from ledger.errors import (
@@ -659,13 +658,6 @@ ED25519_PKCS8 = bytes.fromhex("302e020100300506032b657004220420") + bytes.fromhe
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnsupportedAlgorithm,
-    reason="BUG: PrivateKey.from_pem lets tongsuopy's UnsupportedAlgorithm escape for a "
-    "PKCS#8 key that is not SM2 (P-256: 'prime256v1 is not a supported elliptic curve'; "
-    "Ed25519/RSA: 'Unsupported key type.') instead of raising KeystoreError",
-)
 @pytest.mark.parametrize("der", [P256_PKCS8, ED25519_PKCS8], ids=["p256", "ed25519"])
 def test_pem_of_non_sm2_key_raises_keystore_error(der):
     with pytest.raises(KeystoreError):
