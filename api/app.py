@@ -12,11 +12,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import routes
 from api.runtime import NodeRuntime
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, StorageError
 from ledger.settings import Settings
 
 log = logging.getLogger("ledger.api")
@@ -56,6 +57,14 @@ def create_app(settings: Settings, runtime: NodeRuntime | None = None) -> FastAP
         if exc.http_status >= 500:
             log.error("%s: %s", exc.code, exc.message)
         return error_response(exc)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def storage_error(_: Request, exc: SQLAlchemyError) -> JSONResponse:
+        log.error("database error: %s", exc)
+        unavailable = StorageError(
+            "the database is unavailable; retry later", code="storage_unavailable"
+        )
+        return error_response(unavailable.with_status(503))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

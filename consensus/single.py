@@ -59,6 +59,7 @@ class SingleValidatorEngine(ConsensusEngine):
         self._task: asyncio.Task[None] | None = None
         self._last_block_ms = clock()
         self.last_error: str | None = None
+        self._stopping = False
 
     def certify(self, height: int, block_hash: str, chain_id: str) -> CommitCertificate:
         vote = commit_vote(chain_id, height, 0, block_hash)
@@ -78,7 +79,13 @@ class SingleValidatorEngine(ConsensusEngine):
     async def _run(self) -> None:
         while True:
             now = self.clock()
-            at = self.schedule.next_build(now, self.app.pending_count(), self._last_block_ms)
+            pending = self.app.pending_count()
+            if self._stopping:
+                if pending == 0:
+                    return
+                at: int | None = now
+            else:
+                at = self.schedule.next_build(now, pending, self._last_block_ms)
             if at is None or at > now:
                 self._wake.clear()
                 timeout = None if at is None else (at - now) / 1000
@@ -93,18 +100,29 @@ class SingleValidatorEngine(ConsensusEngine):
             except LedgerError as exc:
                 self.last_error = exc.message
                 log.error("block production failed: %s", exc.message)
+                if self._stopping:
+                    return
                 await asyncio.sleep(self.schedule.interval_ms / 1000)
             self._last_block_ms = self.clock()
 
     async def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="single-validator-engine")
 
-    async def stop(self) -> None:
-        if self._task is not None:
+    async def stop(self, drain_timeout: float = 30.0) -> None:
+        """Put what is pending into blocks, then stop (a graceful shutdown loses nothing)."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), drain_timeout)
+        except TimeoutError:
+            log.error("pending transactions not drained within %.0f s", drain_timeout)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            self._task = None
+        self._task = None
 
     def notify_pending(self) -> None:
         self._wake.set()

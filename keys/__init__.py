@@ -5,6 +5,7 @@
 would implement the same interface, returning a ``Signer`` whose key never leaves it.
 """
 
-from keys.keystore import FileKeyStore, KeyStore, Signer, passphrase_from_env
+from keys.keystore import FileKeyStore, KeyStore, passphrase_from_env
+from ledger.crypto import Signer
 
 __all__ = ["FileKeyStore", "KeyStore", "Signer", "passphrase_from_env"]

@@ -357,7 +357,11 @@ class StoreAuditor(Auditor):
         self.block_node_rows += len(stored)
         new_log = {n: h for n, h in self.new_log_nodes if n[0] > 0}
         if new_log:
-            self._compare_nodes("log tree", new_log, self.store.log_nodes(set(new_log)))
+            try:
+                stored_log = self.store.log_nodes(set(new_log))
+            except LedgerError as exc:
+                raise AuditError(f"{where} log tree", exc.message) from None
+            self._compare_nodes("log tree", new_log, stored_log)
         self.log_node_rows += len(new_log)
 
     def _check_block_columns(self, where: str, header: Header) -> None:

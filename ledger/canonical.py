@@ -54,7 +54,7 @@ def canonical(value: Any) -> bytes:
     except rfc8785.CanonicalizationError as exc:
         raise CanonicalizationError(str(exc)) from exc
     except UnicodeError as exc:
-        raise CanonicalizationError(f"a string is not valid Unicode: {exc.reason}") from exc
+        raise CanonicalizationError(f"a string is not valid Unicode: {exc}") from exc
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -45,6 +45,9 @@ def _read_json(path: Path) -> Any:
     except FileNotFoundError:
         err.print(f"[bold red]error[/]: no file {path}")
         raise typer.Exit(2) from None
+    except LedgerError as exc:
+        err.print(f"[bold red]error[/] ({exc.code}): {path} is not strict JSON: {exc.message}")
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -78,24 +81,34 @@ def init(
 
 @app.command()
 def node(
-    home: Home = Path("demo"),
+    home: Annotated[
+        Path | None, typer.Option(help="consortium directory [LEDGER_HOME; demo]")
+    ] = None,
     validator: Annotated[str | None, typer.Option(help="validator id to sign as")] = None,
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8000,
-    db: Annotated[str | None, typer.Option(help="database URL (default SQLite in HOME)")] = None,
+    host: Annotated[str | None, typer.Option(help="[LEDGER_HOST; 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="[LEDGER_PORT; 8000]")] = None,
+    db: Annotated[
+        str | None, typer.Option(help="database URL [LEDGER_DB_URL; SQLite in HOME]")
+    ] = None,
 ) -> None:
-    """Run a node: its API on HOST:PORT, producing blocks as transactions arrive."""
+    """Run a node: its API on HOST:PORT, producing blocks as transactions arrive.
+
+    Options left out come from LEDGER_* environment variables, then the defaults.
+    """
     import uvicorn
 
     from api import create_app
     from ledger.settings import Settings
 
-    overrides: dict[str, Any] = {"home": home, "host": host, "port": port}
-    if validator:
-        overrides["validator"] = validator
-    if db:
-        overrides["db_url"] = db
-    settings = Settings(**overrides)
+    given: dict[str, Any] = {
+        "home": home,
+        "host": host,
+        "port": port,
+        "validator": validator,
+        "db_url": db,
+    }
+    settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    home, host, port = settings.home, settings.host, settings.port
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if not (home / "genesis.json").exists():
         err.print(

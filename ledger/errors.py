@@ -22,6 +22,10 @@ class LedgerError(Exception):
             self.code = code
         self.details = details
 
+    def with_status(self, status: int) -> LedgerError:
+        self.http_status = status
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.details:

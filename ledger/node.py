@@ -8,7 +8,12 @@ signature) run in a process pool so that both cores verify signatures; stateful 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import logging
+import os
+import signal
+import sys
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
@@ -20,7 +25,7 @@ from ledger import metrics
 from ledger.admission import Refusal, prepare_chunk
 from ledger.block import Block, BuiltBlock, build_block
 from ledger.canonical import parse_json
-from ledger.errors import LedgerError, NotFound, StorageError, Unavailable
+from ledger.errors import InvalidInput, LedgerError, NotFound, StorageError, Unavailable
 from ledger.genesis import genesis_block
 from ledger.merkle import SM3, consistency_ranges, inclusion_ranges, nodes_for, proof_from_nodes
 from ledger.model import CommitCertificate, Genesis, Header, SignedTransaction, ValidatorSet
@@ -35,6 +40,18 @@ Clock = Callable[[], int]
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def worker_init() -> None:
+    """Workers end with the node, even when it is killed with SIGKILL (Linux)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if os.getppid() == 1:  # the node died before the call above
+            os._exit(1)
 
 
 @dataclass(frozen=True)
@@ -81,7 +98,7 @@ class Node:
 
     def start_workers(self) -> None:
         if self.settings.verify_workers > 0 and self._pool is None:
-            self._pool = ProcessPoolExecutor(self.settings.verify_workers)
+            self._pool = ProcessPoolExecutor(self.settings.verify_workers, initializer=worker_init)
             for f in [
                 self._pool.submit(prepare_chunk, [], "", 0)
                 for _ in range(self.settings.verify_workers)
@@ -218,9 +235,9 @@ class Node:
                 self._remember_rejection(p)
                 continue
             try:
-                check_state(p, self.registry)
                 check_not_seen(p, in_store)
                 check_not_seen(p, self.mempool)
+                check_state(p, self.registry)
                 check_timestamp(p, now, self.settings.timestamp_tolerance_ms)
             except LedgerError as exc:
                 refusal = Refusal.of(exc, p.tx_id)
@@ -307,7 +324,7 @@ class Node:
     def consistency(self, first: int, second: int) -> dict[str, Any]:
         size = self._tip.log_size
         if not 0 <= first <= second:
-            raise LedgerError(
+            raise InvalidInput(
                 f"no consistency proof from {first} to {second}: need 0 <= first <= second",
                 code="bad_range",
             )

@@ -118,7 +118,23 @@ def _parse(fn: Any, value: Any, step: str) -> Any:
 
 
 def verify_receipt(receipt: Mapping[str, Any], genesis: Genesis) -> VerifiedReceipt:
-    """Check a receipt (spec section 6) against a trusted genesis; raise at the first failure."""
+    """Check a receipt (spec section 6) against a trusted genesis; raise at the first failure.
+
+    Every failure is a ``VerificationError`` whose ``step`` starts with the step number.
+    """
+    try:
+        return _verify_receipt(receipt, genesis)
+    except VerificationError:
+        raise
+    except InvalidInput as exc:
+        raise VerificationError("0 shape", exc.message, code="malformed_receipt") from None
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise VerificationError(
+            "0 shape", f"receipt is malformed: {exc!r}", code="malformed_receipt"
+        ) from None
+
+
+def _verify_receipt(receipt: Mapping[str, Any], genesis: Genesis) -> VerifiedReceipt:
     if not isinstance(receipt, Mapping):
         raise VerificationError("0 shape", "a receipt is a JSON object", code="malformed_receipt")
     missing = RECEIPT_KEYS - receipt.keys()
@@ -148,6 +164,13 @@ def verify_receipt(receipt: Mapping[str, Any], genesis: Genesis) -> VerifiedRece
     if computed != receipt["tx_id"]:
         raise VerificationError(
             "1 tx_id", "tx_id is not H(C(envelope))", expected=computed, found=receipt["tx_id"]
+        )
+    if receipt["chain_id"] != genesis.chain_id:
+        raise VerificationError(
+            "1 chain_id",
+            "receipt is for another chain",
+            expected=genesis.chain_id,
+            found=receipt["chain_id"],
         )
     if env.chain_id != genesis.chain_id:
         raise VerificationError(
@@ -227,6 +250,10 @@ def verify_receipt(receipt: Mapping[str, Any], genesis: Genesis) -> VerifiedRece
         h = _parse(Header.from_wire, entry["header"], step)
         c = _parse(CommitCertificate.from_wire, entry["commit"], step)
         nxt = _parse(ValidatorSet.from_wire, entry["next_validators"], step)
+        if h.chain_id != genesis.chain_id:
+            raise VerificationError(
+                step, "header is for another chain", expected=genesis.chain_id, found=h.chain_id
+            )
         if h.validators_hash != trusted.hash:
             raise VerificationError(
                 step,

@@ -149,3 +149,58 @@ def test_kill9_during_ingest_loses_no_receipt(consortium: Consortium, db_url: st
         finally:
             node.stop()
     assert len(kept) >= rounds
+
+
+def test_graceful_stop_commits_pending(consortium: Consortium, db_url: str) -> None:
+    """SIGTERM puts what is pending into a block before the node exits."""
+    slow = {"LEDGER_BLOCK_INTERVAL_MS": "600000", "LEDGER_MAX_BLOCK_TXS": "100000"}
+    node = NodeProcess(consortium.home, db_url, env=slow).start()
+    txs = [
+        SignedTransaction.from_wire(t)
+        for t in _sign(str(consortium.home), consortium.genesis.chain_id, 0, 30)
+    ]
+    with node.client() as client:
+        client.submit_batch(txs)
+        assert client.status(txs[0].tx_id)["status"] == "pending"
+    node.stop()
+    node = NodeProcess(consortium.home, db_url).start()
+    try:
+        with node.client() as client:
+            for tx in txs:
+                verify_receipt(client.receipt(tx.tx_id), consortium.genesis)
+    finally:
+        node.stop()
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_workers_die_with_the_node(consortium: Consortium, tmp_path: Path) -> None:
+    node = NodeProcess(
+        consortium.home, f"sqlite:///{tmp_path / 'w.db'}", env={"LEDGER_VERIFY_WORKERS": "2"}
+    ).start()
+    assert node.proc is not None
+    workers = _children(node.proc.pid)
+    assert len(workers) >= 2
+    node.kill9()
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in workers)
