@@ -15,6 +15,7 @@ from ledger.errors import MalformedData, TooLarge, Unavailable
 from ledger.node import Node
 
 router = APIRouter()
+MAX_INT64 = 2**63 - 1
 TX_ID = Path(pattern="^[0-9a-f]{64}$", description="hex SM3 of the canonical envelope")
 
 
@@ -101,13 +102,15 @@ def checkpoint(request: Request) -> dict[str, Any]:
 
 
 @router.get("/v1/blocks/{height}", tags=["blocks"])
-def block(request: Request, height: int = Path(ge=0)) -> dict[str, Any]:
+def block(request: Request, height: int = Path(ge=0, le=MAX_INT64)) -> dict[str, Any]:
     return _node(request).block(height)
 
 
 @router.get("/v1/proofs/consistency", tags=["proofs"])
 def consistency(
-    request: Request, first: int = Query(ge=0), second: int = Query(ge=0)
+    request: Request,
+    first: int = Query(ge=0, le=MAX_INT64),
+    second: int = Query(ge=0, le=MAX_INT64),
 ) -> dict[str, Any]:
     return _node(request).consistency(first, second)
 

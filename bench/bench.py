@@ -314,9 +314,8 @@ def _ceiling_task(rounds: int) -> int:
     return rounds * len(sigs)
 
 
-def bench_ceiling(results: Results, cores: int, seconds: float) -> float:
+def measure_ceiling(cores: int, seconds: float) -> float:
     """SM2 verifications per second with a pool of ``cores`` processes kept busy."""
-    log(f"SM2 verification ceiling: {cores} processes for {seconds:.0f} s")
     key = PrivateKey.generate()
     message = sample_message()
     sigs = [key.sign(message) for _ in range(64)]
@@ -335,22 +334,44 @@ def bench_ceiling(results: Results, cores: int, seconds: float) -> float:
         while pending:
             done += pending.popleft().result()
         elapsed = time.perf_counter() - start
-    ceiling = done / elapsed
+    return done / elapsed
+
+
+class Ceiling:
+    """The verification ceiling, measured more than once in a run: the machine's capacity is
+    the best of the measurements (another process busy on a core only ever lowers one), so
+    the ingest target is judged against the highest, never a depressed, ceiling."""
+
+    def __init__(self, cores: int) -> None:
+        self.cores = cores
+        self.samples: list[tuple[str, float]] = []
+
+    def measure(self, when: str, seconds: float) -> float:
+        value = measure_ceiling(self.cores, seconds)
+        self.samples.append((when, value))
+        log(f"SM2 verification ceiling ({when}): {value:,.0f} verify/s on {self.cores} processes")
+        return value
+
+    @property
+    def value(self) -> float:
+        return max(v for _, v in self.samples)
+
+
+def bench_ceiling(results: Results, ceiling: Ceiling, seconds: float) -> None:
+    value = ceiling.measure("start", seconds)
     single = results.details.get("micro", {}).get("sm2_verify_per_s")
     results.add(
         Row(
             "ceiling",
-            f"SM2 verify ceiling ({cores} processes)",
-            ceiling,
+            f"SM2 verify ceiling ({ceiling.cores} processes)",
+            value,
             "verify/s",
             "1 core",
             single,
-            ceiling / single if single else None,
+            value / single if single else None,
             "x",
         )
     )
-    results.details["ceiling"] = {"verify_per_s": ceiling, "cores": cores, "seconds": elapsed}
-    return ceiling
 
 
 # --- 3. Merkle trees ----------------------------------------------------------------------------
@@ -664,8 +685,12 @@ class PySpy:
             self.proc.kill()
 
 
-def summarise_profile(path: Path, top: int = 25) -> dict[str, Any]:
-    """Inclusive and self shares of the samples of each function, per process kind."""
+PROJECT_DIRS = ("ledger/", "api/", "consensus/", "keys/")
+
+
+def summarise_profile(path: Path, rate_hz: int = 200, top: int = 25) -> dict[str, Any]:
+    """Per process kind (the node's main process, its verification workers): the share of
+    samples in each project function (inclusive) and in each function at all (self)."""
     inclusive: dict[str, Counter[str]] = {}
     own: dict[str, Counter[str]] = {}
     totals: Counter[str] = Counter()
@@ -675,29 +700,31 @@ def summarise_profile(path: Path, top: int = 25) -> dict[str, Any]:
             continue
         count = int(count_text)
         frames = stack.split(";")
-        kind = "main"
         if frames and frames[0].startswith("process "):
-            kind = "worker" if "multiprocessing" in frames[0] else "main"
             frames = frames[1:]
-        if any("_process_worker" in f for f in frames):
-            kind = "worker"
+        # a worker's stack starts with its parent's at fork time: keep what it runs
+        starts = [i for i, f in enumerate(frames) if f.startswith("_process_worker ")]
+        kind = "worker" if starts else "main"
+        if starts:
+            frames = frames[starts[0] :]
         totals[kind] += count
-        names = [
-            f.split(" (", 1)[0] + " (" + f.split(" (", 1)[1].rsplit(":", 1)[0] + ")"
-            if " (" in f
-            else f
-            for f in frames
-        ]
+        names = []
+        for f in frames:
+            func, _, where = f.partition(" (")
+            names.append(f"{func} ({where.rsplit(':', 1)[0]})" if where else func)
         for name in set(names):
-            inclusive.setdefault(kind, Counter())[name] += count
+            if any(f"({d}" in name for d in PROJECT_DIRS):
+                inclusive.setdefault(kind, Counter())[name] += count
         if names:
             own.setdefault(kind, Counter())[names[-1]] += count
     out: dict[str, Any] = {}
     for kind, total in totals.items():
         out[kind] = {
             "samples": total,
-            "inclusive": [
-                (n, round(100 * c / total, 1)) for n, c in inclusive[kind].most_common(top)
+            "busy_seconds": total / rate_hz,
+            "inclusive_project": [
+                (n, round(100 * c / total, 1))
+                for n, c in inclusive.get(kind, Counter()).most_common(top)
             ],
             "self": [(n, round(100 * c / total, 1)) for n, c in own[kind].most_common(top)],
         }
@@ -816,8 +843,9 @@ def bench_ingest(
     batch: int,
     senders: int,
     cores: int,
-    ceiling: float,
+    ceiling: Ceiling,
     profile_dir: Path | None,
+    quick: bool,
 ) -> None:
     home = work / "ingest-home"
     consortium = create(home, demo=True)
@@ -845,8 +873,9 @@ def bench_ingest(
         "batch": batch,
         "senders": senders,
         "presign_seconds": sign_seconds,
-        "ceiling": ceiling,
     }
+    check_seconds = 1.0 if quick else 3.0
+    ceiling.measure("just before the ingest", check_seconds)
     for label, env in runs.items():
         profile = profile_dir / f"ingest-{label}.txt" if profile_dir else None
         figures[label] = run_ingest(work, home, bodies, label, env, senders, profile)
@@ -857,16 +886,19 @@ def bench_ingest(
             f"  {label}: admitted {f['admitted_per_s']:,.0f}/s, committed "
             f"{f['committed_per_s']:,.0f}/s ({f['accepted']:,} in {f['commit_seconds']:.1f} s)"
         )
+    ceiling.measure("just after the ingest", check_seconds)
+    figures["ceiling_samples"] = ceiling.samples
+    figures["ceiling"] = top = ceiling.value
     pool, inline = figures["pool"], figures["inline"]
-    ratio = pool["committed_per_s"] / ceiling
+    ratio = pool["committed_per_s"] / top
     results.add(
         Row(
             "ingest",
             f"ingest committed/s (verify pool, {cores} workers)",
             pool["committed_per_s"],
             "tx/s",
-            f"{cores}-core SM2 verify ceiling",
-            ceiling,
+            f"{cores}-core SM2 verify ceiling (best of {len(ceiling.samples)})",
+            top,
             ratio,
             " of ceiling",
             f">= {INGEST_TARGET:.0%} of ceiling",
@@ -879,9 +911,9 @@ def bench_ingest(
             "ingest committed/s (LEDGER_VERIFY_WORKERS=0, inline)",
             inline["committed_per_s"],
             "tx/s",
-            f"{cores}-core SM2 verify ceiling",
-            ceiling,
-            inline["committed_per_s"] / ceiling,
+            f"{cores}-core SM2 verify ceiling (best of {len(ceiling.samples)})",
+            top,
+            inline["committed_per_s"] / top,
             " of ceiling",
         )
     )
@@ -924,8 +956,7 @@ def populate(home: Path, db_url: str, total: int, block_txs: int, cores: int) ->
     tip_row = store.tip()
     assert tip_row is not None
     tip = tip_row[0]
-    genesis_txs = store.count("transactions")
-    have = tip.log_size - genesis_txs
+    have = tip.log_size - len(genesis.members)  # the genesis block: one tx per member
     if have >= total:
         log(f"the store already holds {have:,} transactions: reusing it")
         store.close()
@@ -935,7 +966,7 @@ def populate(home: Path, db_url: str, total: int, block_txs: int, cores: int) ->
     validator = FileKeyStore(home / "keys").signer(VALIDATOR)
     validators = genesis.validators
     todo = total - have
-    log(f"populating {todo:,} transactions ({todo // block_txs + 1} blocks) into the store")
+    log(f"populating {todo:,} transactions ({math.ceil(todo / block_txs)} blocks) into the store")
     started = last_report = time.perf_counter()
     build_s = commit_s = 0.0
     done = 0
@@ -1129,6 +1160,46 @@ def bench_proofs(
 # --- the table and main ---------------------------------------------------------------------------
 
 
+def _machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (all processes, all cores)."""
+    v = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    """CPU seconds of this process and its reaped children (pools, node processes)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+@contextlib.contextmanager
+def section(title: str, results: Results) -> Iterator[None]:
+    """A heading; at the end, how much CPU other processes on the machine took meanwhile
+    (they lower every figure; the JSON keeps it to judge a run by)."""
+    load = os.getloadavg()
+    console.rule(f"{title}  [dim](load average {load[0]:.2f})[/]")
+    busy, own, start = _machine_busy_seconds(), _own_cpu_seconds(), time.perf_counter()
+    try:
+        yield
+    finally:
+        wall = time.perf_counter() - start
+        others = max(0.0, (_machine_busy_seconds() - busy) - (_own_cpu_seconds() - own))
+        share = others / (wall * (os.cpu_count() or 1))
+        results.details.setdefault("sections", {})[title] = {
+            "loadavg_at_start": load,
+            "wall_seconds": wall,
+            "own_cpu_seconds": _own_cpu_seconds() - own,
+            "other_processes_cpu_seconds": others,
+            "other_processes_share": share,
+        }
+        style = "yellow" if share > 0.05 else "dim"
+        console.print(
+            f"[{style}]  {title}: {wall:.0f} s; other processes on the machine took "
+            f"{others:.1f} CPU-s meanwhile ({share:.0%} of its cores)[/]"
+        )
+
+
 def print_table(results: Results) -> None:
     table = Table(title="ledger benchmark", show_lines=False)
     for column in ("section", "figure", "value", "baseline", "ratio", "target"):
@@ -1201,30 +1272,37 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         if not args.skip_micro:
-            console.rule("micro: SM2 and SM3")
-            bench_micro(results, args.quick)
-        console.rule("verification ceiling")
-        ceiling = bench_ceiling(results, args.cores, 1.0 if args.quick else 5.0)
+            with section("micro: SM2 and SM3", results):
+                bench_micro(results, args.quick)
+        ceiling = Ceiling(args.cores)
+        with section("verification ceiling", results):
+            bench_ceiling(results, ceiling, 1.0 if args.quick else 5.0)
         if not args.skip_micro:
-            console.rule("Merkle trees")
-            bench_merkle(results, args.merkle_size, 200 if args.quick else 1000)
+            with section("Merkle trees", results):
+                bench_merkle(results, args.merkle_size, 200 if args.quick else 1000)
         if not args.skip_ingest:
-            console.rule("ingest into one node")
-            bench_ingest(
-                results,
-                work,
-                args.ingest_txs,
-                args.ingest_batch,
-                args.senders,
-                args.cores,
-                ceiling,
-                args.profile_ingest,
-            )
+            with section("ingest into one node", results):
+                bench_ingest(
+                    results,
+                    work,
+                    args.ingest_txs,
+                    args.ingest_batch,
+                    args.senders,
+                    args.cores,
+                    ceiling,
+                    args.profile_ingest,
+                    args.quick,
+                )
         if not args.skip_proofs:
-            console.rule("proof serving")
-            bench_proofs(
-                results, work, args.proof_home, args.proof_txs, args.proof_samples, args.cores
-            )
+            with section("proof serving", results):
+                bench_proofs(
+                    results,
+                    work,
+                    args.proof_home,
+                    args.proof_txs,
+                    args.proof_samples,
+                    args.cores,
+                )
     finally:
         if args.keep:
             console.print(f"kept {work}")
@@ -1233,6 +1311,12 @@ def main(argv: list[str] | None = None) -> int:
     results.details["seconds"] = time.perf_counter() - started
     results.details["machine"]["loadavg_at_end"] = os.getloadavg()
     print_table(results)
+    for title, acct in results.details.get("sections", {}).items():
+        if acct["other_processes_share"] > 0.05:
+            console.print(
+                f"[yellow]note[/]: during {title!r} other processes took "
+                f"{acct['other_processes_share']:.0%} of the cores; its figures are low"
+            )
     if args.profile_ingest:
         for label in ("pool", "inline"):
             summary = results.details.get("ingest", {}).get(label, {}).get("profile")

@@ -25,7 +25,14 @@ from ledger import metrics
 from ledger.admission import Refusal, prepare_chunk
 from ledger.block import Block, BuiltBlock, build_block
 from ledger.canonical import parse_json
-from ledger.errors import InvalidInput, LedgerError, NotFound, StorageError, Unavailable
+from ledger.errors import (
+    InvalidInput,
+    LedgerError,
+    NotFound,
+    StorageError,
+    TooLarge,
+    Unavailable,
+)
 from ledger.genesis import genesis_block
 from ledger.merkle import SM3, consistency_ranges, inclusion_ranges, nodes_for, proof_from_nodes
 from ledger.model import CommitCertificate, Genesis, Header, SignedTransaction, ValidatorSet
@@ -81,7 +88,13 @@ class Node:
         if tip is None:
             raise StorageError("the database has no genesis block")
         self._tip, self._tip_commit = tip
-        expected = genesis_block(genesis).header.block_hash
+        stored_genesis = Header.from_wire(parse_json(store.block_row(0)[0]))
+        expected = genesis_block(genesis).header
+        if stored_genesis != expected:
+            raise StorageError(
+                f"block 0 in the database ({stored_genesis.block_hash}) is not the genesis "
+                f"block of genesis.json ({expected.block_hash}); run `ledger audit`"
+            )
         self.registry = store.load_registry()
         self.log = store.log_range(self._tip.log_size)
         self.mempool: OrderedDict[str, SignedTransaction] = OrderedDict()
@@ -90,7 +103,6 @@ class Node:
         self._generation = 0
         self._pool: ProcessPoolExecutor | None = None
         self.on_pending: Callable[[], None] = lambda: None
-        self.genesis_hash = expected
         metrics.HEIGHT.set(self._tip.height)
         metrics.LOG_SIZE.set(self._tip.log_size)
 
@@ -214,6 +226,11 @@ class Node:
         return out
 
     async def submit(self, values: Sequence[Any]) -> SubmitResult:
+        if len(values) > self.settings.mempool_max_txs:
+            raise TooLarge(
+                f"{len(values)} transactions in one request; the mempool holds at most "
+                f"{self.settings.mempool_max_txs}"
+            )
         if len(self.mempool) + len(values) > self.settings.mempool_max_txs:
             raise Unavailable(
                 f"the node has {len(self.mempool)} pending transactions; retry in a moment",
