@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,4 +163,19 @@ def node(consortium: Consortium, db_url: str) -> Iterator[NodeProcess]:
     try:
         yield proc
     finally:
+        proc.stop()
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., NodeProcess]]:
+    """Start node processes that are stopped at teardown, whatever the test did."""
+    started: list[NodeProcess] = []
+
+    def start(home: Path, db: str, env: dict[str, str] | None = None) -> NodeProcess:
+        proc = NodeProcess(home, db, env)
+        started.append(proc)
+        return proc.start()
+
+    yield start
+    for proc in started:
         proc.stop()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -75,13 +76,15 @@ class Sender(threading.Thread):
                 self.sent = i + 250
 
 
-def test_kill9_during_ingest_loses_no_receipt(consortium: Consortium, db_url: str) -> None:
+def test_kill9_during_ingest_loses_no_receipt(
+    consortium: Consortium, db_url: str, spawn: Callable[..., NodeProcess]
+) -> None:
     rounds, per_round = 3, 5000
     txs = presign(consortium, rounds * per_round)
     kept: dict[str, dict[str, Any]] = {}
     checkpoints: list[dict[str, Any]] = []
     for round_ in range(rounds):
-        node = NodeProcess(consortium.home, db_url).start()
+        node = spawn(consortium.home, db_url)
         batch = txs[round_ * per_round : (round_ + 1) * per_round]
         sender = Sender(node.url, batch)
         sender.start()
@@ -103,7 +106,7 @@ def test_kill9_during_ingest_loses_no_receipt(consortium: Consortium, db_url: st
         sender.stop.set()
         sender.join(15)
 
-        node = NodeProcess(consortium.home, db_url).start()
+        node = spawn(consortium.home, db_url)
         try:
             with node.client() as client:
                 for tx_id, receipt in kept.items():
@@ -151,10 +154,12 @@ def test_kill9_during_ingest_loses_no_receipt(consortium: Consortium, db_url: st
     assert len(kept) >= rounds
 
 
-def test_graceful_stop_commits_pending(consortium: Consortium, db_url: str) -> None:
+def test_graceful_stop_commits_pending(
+    consortium: Consortium, db_url: str, spawn: Callable[..., NodeProcess]
+) -> None:
     """SIGTERM puts what is pending into a block before the node exits."""
     slow = {"LEDGER_BLOCK_INTERVAL_MS": "600000", "LEDGER_MAX_BLOCK_TXS": "100000"}
-    node = NodeProcess(consortium.home, db_url, env=slow).start()
+    node = spawn(consortium.home, db_url, env=slow)
     txs = [
         SignedTransaction.from_wire(t)
         for t in _sign(str(consortium.home), consortium.genesis.chain_id, 0, 30)
@@ -163,7 +168,7 @@ def test_graceful_stop_commits_pending(consortium: Consortium, db_url: str) -> N
         client.submit_batch(txs)
         assert client.status(txs[0].tx_id)["status"] == "pending"
     node.stop()
-    node = NodeProcess(consortium.home, db_url).start()
+    node = spawn(consortium.home, db_url)
     try:
         with node.client() as client:
             for tx in txs:
@@ -192,10 +197,10 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_workers_die_with_the_node(consortium: Consortium, tmp_path: Path) -> None:
-    node = NodeProcess(
-        consortium.home, f"sqlite:///{tmp_path / 'w.db'}", env={"LEDGER_VERIFY_WORKERS": "2"}
-    ).start()
+def test_workers_die_with_the_node(
+    consortium: Consortium, tmp_path: Path, spawn: Callable[..., NodeProcess]
+) -> None:
+    node = spawn(consortium.home, f"sqlite:///{tmp_path / 'w.db'}", {"LEDGER_VERIFY_WORKERS": "2"})
     assert node.proc is not None
     workers = _children(node.proc.pid)
     assert len(workers) >= 2
