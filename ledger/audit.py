@@ -15,11 +15,12 @@ from typing import Any, Protocol
 
 from ledger.canonical import canonical, parse_json
 from ledger.crypto import PublicKey
+from ledger.domains import StateStore
 from ledger.errors import InvalidInput, LedgerError, VerificationError
 from ledger.genesis import genesis_block
 from ledger.merkle import SM3, CompactRange, MemoryTree, Node
 from ledger.model import CommitCertificate, Genesis, Header, SignedTransaction
-from ledger.rules import check_state
+from ledger.rules import check_state, execute_domain
 from ledger.state import MemberRegistry
 from ledger.verify import verify_commit
 
@@ -78,6 +79,7 @@ class Auditor:
         self.workers = workers
         self.progress = progress
         self.registry = MemberRegistry()
+        self.domain_state = StateStore()
         self.log = CompactRange(SM3)
         self.prev: Header | None = None
         self.pool: ProcessPoolExecutor | None = None
@@ -184,11 +186,15 @@ class Auditor:
                 header.next_validators_hash,
             )
         tree = MemoryTree(SM3)
+        view = self.domain_state.overlay()
         self.new_log_nodes: list[tuple[Node, bytes]] = []
         for i, tx in enumerate(txs):
             if block.height > 0:
                 try:
                     check_state(tx, self.registry)
+                    execute_domain(
+                        tx, self.registry, view, height=block.height, time_ms=header.timestamp
+                    )
                 except LedgerError as exc:
                     self.fail(
                         f"{where} transaction {i} ({tx.tx_id})",
@@ -198,6 +204,7 @@ class Auditor:
                 self.registry.apply(tx.envelope, block.height)
             tree.append(tx.leaf_hash)
             self.new_log_nodes.extend(self.log.append(tx.leaf_hash))
+        view.commit()
         self._compare(where, "tx_count", len(txs), header.tx_count)
         self._compare(where, "tx_root", tree.root().hex(), header.tx_root)
         self._compare(where, "log_size", self.log.size, header.log_size)

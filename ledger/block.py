@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ledger.domains import Overlay, StateStore
 from ledger.errors import LedgerError
 from ledger.merkle import SM3, CompactRange, MemoryTree, Node
 from ledger.model import CommitCertificate, Header, SignedTransaction, ValidatorSet
-from ledger.rules import check_state, check_timestamp
+from ledger.rules import check_state, check_timestamp, execute_domain
 from ledger.state import MemberRegistry
 
 
@@ -33,6 +34,7 @@ class BuiltBlock:
     log_nodes: list[tuple[Node, bytes]]
     registry: MemberRegistry
     log: CompactRange
+    domain_view: Overlay
     member_changes: set[str] = field(default_factory=set)
 
 
@@ -50,6 +52,7 @@ def build_block(
     prev: Header,
     log: CompactRange,
     registry: MemberRegistry,
+    domain_state: StateStore | None = None,
     candidates: Iterable[SignedTransaction],
     now_ms: int,
     tolerance_ms: int,
@@ -58,7 +61,9 @@ def build_block(
     next_validators: ValidatorSet,
 ) -> BuiltBlock:
     height = prev.height + 1
+    timestamp = next_timestamp(prev, now_ms)
     state = registry.copy()
+    view = (domain_state or StateStore()).overlay()
     log_after = CompactRange(log.hasher, log.size, log.frontier)
     tree = MemoryTree(SM3)
     accepted: list[SignedTransaction] = []
@@ -69,6 +74,7 @@ def build_block(
         try:
             check_timestamp(tx, now_ms, tolerance_ms)
             check_state(tx, state)
+            execute_domain(tx, state, view, height=height, time_ms=timestamp)
         except LedgerError as exc:
             rejected.append((tx, exc))
             continue
@@ -82,7 +88,7 @@ def build_block(
         chain_id=prev.chain_id,
         height=height,
         prev_hash=prev.block_hash,
-        timestamp=next_timestamp(prev, now_ms),
+        timestamp=timestamp,
         tx_count=len(accepted),
         tx_root=tree.root().hex(),
         log_size=log_after.size,
@@ -99,5 +105,6 @@ def build_block(
         log_nodes=upper_nodes(new_log_nodes),
         registry=state,
         log=log_after,
+        domain_view=view,
         member_changes=changed,
     )

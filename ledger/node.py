@@ -25,6 +25,7 @@ from ledger import metrics
 from ledger.admission import Refusal, prepare_chunk
 from ledger.block import Block, BuiltBlock, build_block
 from ledger.canonical import parse_json
+from ledger.domains import REGISTRY, StateStore
 from ledger.errors import (
     InvalidInput,
     LedgerError,
@@ -36,7 +37,7 @@ from ledger.errors import (
 from ledger.genesis import genesis_block
 from ledger.merkle import SM3, consistency_ranges, inclusion_ranges, nodes_for, proof_from_nodes
 from ledger.model import CommitCertificate, Genesis, Header, SignedTransaction, ValidatorSet
-from ledger.rules import check_not_seen, check_state, check_timestamp
+from ledger.rules import check_not_seen, check_state, check_timestamp, execute_domain
 from ledger.settings import Settings
 from ledger.store import Store
 
@@ -97,6 +98,9 @@ class Node:
             )
         self.registry = store.load_registry()
         self.log = store.log_range(self._tip.log_size)
+        self.domain_state = StateStore()
+        self._replay_domains()
+        self.pending_view = self.domain_state.overlay()
         self.mempool: OrderedDict[str, SignedTransaction] = OrderedDict()
         self.rejected: OrderedDict[str, Refusal] = OrderedDict()
         self._recent_commits: deque[tuple[int, frozenset[str]]] = deque(maxlen=64)
@@ -152,6 +156,7 @@ class Node:
             prev=self._tip,
             log=self.log,
             registry=self.registry,
+            domain_state=self.domain_state,
             candidates=txs,
             now_ms=now_ms,
             tolerance_ms=self.settings.timestamp_tolerance_ms,
@@ -180,6 +185,7 @@ class Node:
         self._tip, self._tip_commit = tip
         self.registry = built.registry
         self.log = built.log
+        built.domain_view.commit()
         ids = frozenset(tx.tx_id for tx in built.transactions)
         self._generation += 1
         self._recent_commits.append((self._generation, ids))
@@ -188,12 +194,41 @@ class Node:
         for tx, exc in built.rejected:
             self.mempool.pop(tx.tx_id, None)
             self._remember_rejection(Refusal.of(exc, tx.tx_id))
+        self._recheck_mempool()
         metrics.BLOCKS.inc()
         metrics.COMMITTED.inc(len(ids))
         metrics.HEIGHT.set(header.height)
         metrics.LOG_SIZE.set(header.log_size)
         metrics.MEMPOOL.set(len(self.mempool))
         metrics.BLOCK_TXS.observe(len(ids))
+
+    # --- domain state -------------------------------------------------------------------
+
+    def _replay_domains(self) -> None:
+        """Rebuild the domains' state from the chain, as every node and auditor can."""
+        view = self.domain_state.overlay()
+        for tx, height, block_time in self.store.domain_transactions(list(REGISTRY.type_roles())):
+            try:
+                execute_domain(tx, self.registry, view, height=height, time_ms=block_time)
+            except LedgerError as exc:
+                raise StorageError(
+                    f"replaying transaction {tx.tx_id} at height {height} failed: "
+                    f"{exc.message}; run `ledger audit`"
+                ) from exc
+        view.commit()
+
+    def _recheck_mempool(self) -> None:
+        """Re-run pending domain transactions over the new state; drop those that fail."""
+        self.pending_view = self.domain_state.overlay()
+        height, now = self._tip.height + 1, self.clock()
+        for tx in list(self.mempool.values()):
+            if not REGISTRY.handles(tx.envelope.type):
+                continue
+            try:
+                execute_domain(tx, self.registry, self.pending_view, height=height, time_ms=now)
+            except LedgerError as exc:
+                del self.mempool[tx.tx_id]
+                self._remember_rejection(Refusal.of(exc, tx.tx_id))
 
     # --- admission ----------------------------------------------------------------------
 
@@ -256,6 +291,9 @@ class Node:
                 check_not_seen(p, self.mempool)
                 check_state(p, self.registry)
                 check_timestamp(p, now, self.settings.timestamp_tolerance_ms)
+                execute_domain(
+                    p, self.registry, self.pending_view, height=self._tip.height + 1, time_ms=now
+                )
             except LedgerError as exc:
                 refusal = Refusal.of(exc, p.tx_id)
                 rejected.append((i, refusal))

@@ -1,7 +1,7 @@
 """Which roles may submit which transaction types. One table, read by the admission rules.
 
-The domain issues refine this table (payload schemas, state rules); a type that is not
-listed here is refused with ``unknown_type``.
+Membership types are listed here; every other type is declared by its domain in
+``ledger.domains``. A type that no one declares is refused with ``unknown_type``.
 """
 
 from __future__ import annotations
@@ -23,35 +23,26 @@ ROLES = frozenset(
     }
 )
 
-TYPE_ROLES: dict[str, frozenset[str]] = {
-    # membership (this issue)
+MEMBERSHIP_TYPES: dict[str, frozenset[str]] = {
     "member.register": frozenset({"governance"}),
     "member.rotate_key": frozenset({"governance"}),
     "member.revoke": frozenset({"governance"}),
-    # enterprise reopening filings
-    "reopening.file": frozenset({"enterprise"}),
-    "reopening.amend": frozenset({"enterprise"}),
-    "reopening.review": frozenset({"approver"}),
-    "reopening.inspect": frozenset({"approver"}),
-    # e-bidding
-    "tender.publish": frozenset({"tenderer"}),
-    "tender.open": frozenset({"tenderer"}),
-    "bid.commit": frozenset({"bidder"}),
-    "bid.withdraw": frozenset({"bidder"}),
-    "bid.reveal": frozenset({"bidder"}),
-    "guarantee.issue": frozenset({"guarantor"}),
-    "evaluation.score": frozenset({"evaluator"}),
-    "evaluation.report": frozenset({"evaluator"}),
-    "award.publish": frozenset({"tenderer"}),
-    # education identity cards
-    "edu_card.issue": frozenset({"school"}),
-    "edu_card.suspend": frozenset({"school"}),
-    "edu_card.reinstate": frozenset({"school"}),
-    "edu_card.revoke": frozenset({"school"}),
-    "edu_card.renew": frozenset({"school"}),
-    # electronic evidence
-    "evidence.deposit": frozenset({"depositor", "court"}),
 }
+
+
+def _type_roles() -> dict[str, frozenset[str]]:
+    from ledger.domains import REGISTRY
+
+    table = dict(MEMBERSHIP_TYPES)
+    for tx_type, roles in REGISTRY.type_roles().items():
+        unknown = roles - ROLES
+        if unknown:
+            raise ValueError(f"{tx_type}: unknown roles {sorted(unknown)}")
+        table[tx_type] = roles
+    return table
+
+
+TYPE_ROLES: dict[str, frozenset[str]] = _type_roles()
 
 
 def roles_allowed(tx_type: str) -> frozenset[str] | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Container
 
+from ledger.domains import REGISTRY, Overlay
 from ledger.errors import DuplicateTransaction, RuleViolation, TooLarge
 from ledger.model import SignedTransaction
 from ledger.policy import roles_allowed
@@ -77,7 +78,16 @@ def check_not_seen(tx: SignedTransaction, seen: Container[str]) -> None:
 
 
 def check_state(tx: SignedTransaction, registry: MemberRegistry) -> None:
-    """Rules that depend on the ledger's state: key, role, payload of the type."""
+    """Rules that depend on the membership: key, role, payload of membership types."""
     submitter_key(tx, registry)
     check_role(tx, registry)
     registry.check(tx.envelope)
+
+
+def execute_domain(
+    tx: SignedTransaction, registry: MemberRegistry, view: Overlay, *, height: int, time_ms: int
+) -> None:
+    """Run a domain transaction's rules and state changes in ``view`` (no-op for others)."""
+    if REGISTRY.handles(tx.envelope.type):
+        roles = registry.members[tx.envelope.submitter].roles
+        REGISTRY.execute(view, tx, height=height, time_ms=time_ms, roles=roles)

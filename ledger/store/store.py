@@ -400,6 +400,31 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.scalar(select(func.count()).select_from(tab)) or 0)
 
+    def domain_transactions(
+        self, types: list[str], batch: int = 2000
+    ) -> Iterator[tuple[SignedTransaction, int, int]]:
+        """Every transaction of ``types`` in chain order, with its height and block time."""
+        last = -1
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(
+                        t.transactions.c.log_index,
+                        t.transactions.c.leaf,
+                        t.transactions.c.height,
+                        t.blocks.c.timestamp,
+                    )
+                    .join(t.blocks, t.blocks.c.height == t.transactions.c.height)
+                    .where(t.transactions.c.type.in_(types), t.transactions.c.log_index > last)
+                    .order_by(t.transactions.c.log_index)
+                    .limit(batch)
+                ).all()
+            if not rows:
+                return
+            for r in rows:
+                yield SignedTransaction.from_wire(parse_json(r.leaf)), r.height, r.timestamp
+            last = rows[-1].log_index
+
     def transactions_after(self, log_index: int, limit: int) -> list[StoredTx]:
         with self.engine.connect() as conn:
             rows = conn.execute(
