@@ -17,7 +17,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import routes
 from api.runtime import NodeRuntime
+from ledger.domains import DOMAINS
 from ledger.errors import LedgerError, StorageError
+from ledger.request_auth import RequestVerifier
 from ledger.settings import Settings
 
 log = logging.getLogger("ledger.api")
@@ -99,4 +101,9 @@ def create_app(settings: Settings, runtime: NodeRuntime | None = None) -> FastAP
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(routes.router)
+    app.state.request_verifier = RequestVerifier()
+    for domain in DOMAINS:
+        router = domain.router(rt)
+        if router is not None:
+            app.include_router(router)
     return app

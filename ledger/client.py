@@ -11,6 +11,7 @@ verify_receipt(receipt, genesis)          # offline, from ledger.verify
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -20,6 +21,7 @@ import httpx
 from ledger.crypto import Signer, random_nonce
 from ledger.errors import InvalidInput, LedgerError, NotFound, OperationFailed, Unavailable
 from ledger.model import Envelope, Genesis, SignedTransaction
+from ledger.request_auth import sign_request
 
 
 def make_transaction(
@@ -95,6 +97,23 @@ class LedgerClient:
     def _post(self, path: str, body: Any) -> Any:
         try:
             response = self.http.post(path, json=body)
+        except httpx.HTTPError as exc:
+            raise Unavailable(f"cannot reach the node: {exc}") from exc
+        _raise_for(response)
+        return response.json()
+
+    def signed_request(
+        self, signer: Signer, member: str, method: str, path: str, body: Any = None
+    ) -> Any:
+        """A request to a restricted path, signed as ``member`` (see ledger.request_auth).
+
+        ``path`` includes its query string exactly as it is to be sent."""
+        content = b"" if body is None else json.dumps(body).encode()
+        headers = sign_request(signer, member, method, path, content)
+        if content:
+            headers["Content-Type"] = "application/json"
+        try:
+            response = self.http.request(method, path, content=content, headers=headers)
         except httpx.HTTPError as exc:
             raise Unavailable(f"cannot reach the node: {exc}") from exc
         _raise_for(response)

@@ -77,7 +77,10 @@ class ProposerPriorities:
         ids = [v.id for v in self.validators.validators]
         for _ in range(times):
             prio = [p + w for p, w in zip(prio, powers, strict=True)]
-            chosen = max(range(len(prio)), key=lambda i: (prio[i], _Desc(ids[i])))
+            chosen = 0
+            for i in range(1, len(prio)):
+                if prio[i] > prio[chosen] or (prio[i] == prio[chosen] and ids[i] < ids[chosen]):
+                    chosen = i
             prio[chosen] -= total
         return ProposerPriorities(self.validators, tuple(prio), chosen)
 
@@ -102,20 +105,3 @@ class ProposerPriorities:
         avg = sum(prio) // len(prio)
         return ProposerPriorities(new, tuple(p - avg for p in prio), 0).increment(1)
 
-
-class _Desc:
-    """Orders ids so that ``max`` prefers the smallest id among equal priorities."""
-
-    __slots__ = ("id",)
-
-    def __init__(self, id_: str) -> None:
-        self.id = id_
-
-    def __lt__(self, other: _Desc) -> bool:
-        return self.id > other.id
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Desc) and self.id == other.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
