@@ -306,6 +306,61 @@ def audit(
     )
 
 
+DEMO_DOMAINS = ("reopening", "bidding", "edu_card", "evidence")
+
+
+@app.command()
+def demo(
+    url: Annotated[str, typer.Option()] = "http://127.0.0.1:8000",
+    home: Home = Path("demo"),
+    domains: Annotated[
+        list[str] | None, typer.Option("--domain", help="only these domains (repeatable)")
+    ] = None,
+    scale: Annotated[float, typer.Option(help="multiply the default amounts")] = 1.0,
+) -> None:
+    """Fill a running node with realistic sample data for the four domains.
+
+    Defaults: 50 enterprises' filings, 3 tenders with bids and evaluations, 200 education
+    cards, 100 evidence deposits. Keys come from HOME/keys (a demo consortium).
+    """
+    import importlib
+
+    from ledger.client import LedgerClient
+
+    amounts = {"reopening": 50, "bidding": 3, "edu_card": 200, "evidence": 100}
+    chosen = domains or list(DEMO_DOMAINS)
+    unknown = set(chosen) - set(DEMO_DOMAINS)
+    if unknown:
+        err.print(f"[bold red]error[/]: unknown domain(s) {sorted(unknown)}")
+        raise typer.Exit(2)
+    total = 0
+    try:
+        with (
+            LedgerClient(url, timeout=60) as client,
+            Progress(
+                TextColumn("{task.description:<10}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=err,
+            ) as progress,
+        ):
+            for name in chosen:
+                generator = importlib.import_module(f"ledger.domains.{name}_demo")
+                count = max(1, round(amounts[name] * scale))
+                task = progress.add_task(name, total=None)
+
+                def advance(done: int, task: Any = task) -> None:
+                    progress.update(task, completed=done)
+
+                made = generator.generate(client, home, count, advance)
+                progress.update(task, total=made, completed=made)
+                total += made
+    except LedgerError as exc:
+        _fail(exc)
+        return
+    out.print(f"[bold green]done[/]: {total} transactions submitted to {url}")
+
+
 def main() -> None:
     try:
         app()

@@ -133,7 +133,14 @@ class Proposal(Generic[V]):
     @property
     def key(self) -> tuple[str, str, int, int, str | None, int]:
         """What makes two proposals the same (the signature bytes may differ: SM2 is randomised)."""
-        return (self.TYPE, self.proposer, self.height, self.round, self.block_hash, self.valid_round)
+        return (
+            self.TYPE,
+            self.proposer,
+            self.height,
+            self.round,
+            self.block_hash,
+            self.valid_round,
+        )
 
     def to_wire(self, encode_value: Callable[[V], Any]) -> dict[str, Any]:
         return {
@@ -281,7 +288,9 @@ def _block_hash(obj: Mapping[str, Any], where: str, nil_allowed: bool) -> str | 
     return result
 
 
-VOTE_KEYS = frozenset({"type", "chain_id", "height", "round", "block_hash", "validator", "signature"})
+VOTE_KEYS = frozenset(
+    {"type", "chain_id", "height", "round", "block_hash", "validator", "signature"}
+)
 PROPOSAL_KEYS = frozenset(
     {
         "type",

@@ -104,4 +104,3 @@ class ProposerPriorities:
         # centre (as tendermint-go does after an update), then the next height's increment
         avg = sum(prio) // len(prio)
         return ProposerPriorities(new, tuple(p - avg for p in prio), 0).increment(1)
-
