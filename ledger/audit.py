@@ -193,7 +193,12 @@ class Auditor:
                 try:
                     check_state(tx, self.registry)
                     execute_domain(
-                        tx, self.registry, view, height=block.height, time_ms=header.timestamp
+                        tx,
+                        self.registry,
+                        view,
+                        height=block.height,
+                        time_ms=header.timestamp,
+                        params=self.genesis.params,
                     )
                 except LedgerError as exc:
                     self.fail(

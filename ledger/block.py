@@ -7,8 +7,9 @@ the evolving state), those that no longer do, and the tree nodes the store must 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ledger.domains import Overlay, StateStore
 from ledger.errors import LedgerError
@@ -53,6 +54,7 @@ def build_block(
     log: CompactRange,
     registry: MemberRegistry,
     domain_state: StateStore | None = None,
+    params: Mapping[str, Any] | None = None,
     candidates: Iterable[SignedTransaction],
     now_ms: int,
     tolerance_ms: int,
@@ -74,7 +76,7 @@ def build_block(
         try:
             check_timestamp(tx, now_ms, tolerance_ms)
             check_state(tx, state)
-            execute_domain(tx, state, view, height=height, time_ms=timestamp)
+            execute_domain(tx, state, view, height=height, time_ms=timestamp, params=params)
         except LedgerError as exc:
             rejected.append((tx, exc))
             continue

@@ -37,8 +37,10 @@ from ledger.errors import (
 from ledger.genesis import genesis_block
 from ledger.merkle import SM3, consistency_ranges, inclusion_ranges, nodes_for, proof_from_nodes
 from ledger.model import CommitCertificate, Genesis, Header, SignedTransaction, ValidatorSet
+from ledger.policy import MEMBERSHIP_TYPES
 from ledger.rules import check_not_seen, check_state, check_timestamp, execute_domain
 from ledger.settings import Settings
+from ledger.state import MemberRegistry
 from ledger.store import Store
 
 log = logging.getLogger("ledger.node")
@@ -157,6 +159,7 @@ class Node:
             log=self.log,
             registry=self.registry,
             domain_state=self.domain_state,
+            params=self.genesis.params,
             candidates=txs,
             now_ms=now_ms,
             tolerance_ms=self.settings.timestamp_tolerance_ms,
@@ -205,11 +208,28 @@ class Node:
     # --- domain state -------------------------------------------------------------------
 
     def _replay_domains(self) -> None:
-        """Rebuild the domains' state from the chain, as every node and auditor can."""
+        """Rebuild the domains' state from the chain, as every node and auditor can.
+
+        Membership transactions are replayed alongside, so each domain transaction runs
+        against the membership as it stood at its height."""
+        registry = MemberRegistry.from_genesis(self.genesis)
         view = self.domain_state.overlay()
-        for tx, height, block_time in self.store.domain_transactions(list(REGISTRY.type_roles())):
+        types = [*REGISTRY.type_roles(), *MEMBERSHIP_TYPES]
+        for tx, height, block_time in self.store.domain_transactions(types):
+            if height == 0:
+                continue
+            if tx.envelope.type in MEMBERSHIP_TYPES:
+                registry.apply(tx.envelope, height)
+                continue
             try:
-                execute_domain(tx, self.registry, view, height=height, time_ms=block_time)
+                execute_domain(
+                    tx,
+                    registry,
+                    view,
+                    height=height,
+                    time_ms=block_time,
+                    params=self.genesis.params,
+                )
             except LedgerError as exc:
                 raise StorageError(
                     f"replaying transaction {tx.tx_id} at height {height} failed: "
@@ -225,7 +245,14 @@ class Node:
             if not REGISTRY.handles(tx.envelope.type):
                 continue
             try:
-                execute_domain(tx, self.registry, self.pending_view, height=height, time_ms=now)
+                execute_domain(
+                    tx,
+                    self.registry,
+                    self.pending_view,
+                    height=height,
+                    time_ms=now,
+                    params=self.genesis.params,
+                )
             except LedgerError as exc:
                 del self.mempool[tx.tx_id]
                 self._remember_rejection(Refusal.of(exc, tx.tx_id))
@@ -292,7 +319,12 @@ class Node:
                 check_state(p, self.registry)
                 check_timestamp(p, now, self.settings.timestamp_tolerance_ms)
                 execute_domain(
-                    p, self.registry, self.pending_view, height=self._tip.height + 1, time_ms=now
+                    p,
+                    self.registry,
+                    self.pending_view,
+                    height=self._tip.height + 1,
+                    time_ms=now,
+                    params=self.genesis.params,
                 )
             except LedgerError as exc:
                 refusal = Refusal.of(exc, p.tx_id)

@@ -7,7 +7,8 @@ the mempool, so the node checks it with :func:`check_not_seen`.
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Mapping
+from typing import Any
 
 from ledger.domains import REGISTRY, Overlay
 from ledger.errors import DuplicateTransaction, RuleViolation, TooLarge
@@ -85,9 +86,23 @@ def check_state(tx: SignedTransaction, registry: MemberRegistry) -> None:
 
 
 def execute_domain(
-    tx: SignedTransaction, registry: MemberRegistry, view: Overlay, *, height: int, time_ms: int
+    tx: SignedTransaction,
+    registry: MemberRegistry,
+    view: Overlay,
+    *,
+    height: int,
+    time_ms: int,
+    params: Mapping[str, Any] | None = None,
 ) -> None:
     """Run a domain transaction's rules and state changes in ``view`` (no-op for others)."""
     if REGISTRY.handles(tx.envelope.type):
         roles = registry.members[tx.envelope.submitter].roles
-        REGISTRY.execute(view, tx, height=height, time_ms=time_ms, roles=roles)
+        REGISTRY.execute(
+            view,
+            tx,
+            height=height,
+            time_ms=time_ms,
+            roles=roles,
+            params=params,
+            members=registry.members,
+        )

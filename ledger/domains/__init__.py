@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from ledger.domains import bidding, edu_card, evidence, reopening
 from ledger.domains.base import Domain, Payload, TxContext, TxSpec, parse_payload
 from ledger.domains.state import Overlay, StateStore
 from ledger.model import SignedTransaction
+
+if TYPE_CHECKING:
+    from ledger.state import MemberRecord
 
 DOMAINS: tuple[Domain, ...] = (
     reopening.domain,
@@ -41,12 +46,22 @@ class DomainRegistry:
         height: int,
         time_ms: int,
         roles: tuple[str, ...],
+        params: Mapping[str, Any] | None = None,
+        members: Mapping[str, MemberRecord] | None = None,
     ) -> None:
         """Run one transaction in a child of ``view``; its writes land only if it passes."""
         domain, spec = self.by_type[tx.envelope.type]
         payload = parse_payload(spec.payload, tx.envelope.payload, tx.envelope.type)
         child = view.child()
-        domain.execute(child, TxContext(tx, height, time_ms, roles), tx.envelope.type, payload)
+        ctx = TxContext(
+            tx,
+            height,
+            time_ms,
+            roles,
+            MappingProxyType(dict(params or {})),
+            MappingProxyType(members) if members is not None else MappingProxyType({}),
+        )
+        domain.execute(child, ctx, tx.envelope.type, payload)
         child.merge()
 
 

@@ -11,8 +11,8 @@ payload with the type's pydantic model (field-level errors become ``invalid_payl
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -20,6 +20,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from ledger.domains.state import Overlay
 from ledger.errors import RuleViolation
 from ledger.model import SignedTransaction
+
+if TYPE_CHECKING:
+    from ledger.state import MemberRecord
 
 
 class Payload(BaseModel):
@@ -44,6 +47,10 @@ class TxContext:
     height: int
     time_ms: int
     roles: tuple[str, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    """the genesis document's ``params`` (domain configuration fixed by the consortium)"""
+    members: Mapping[str, MemberRecord] = field(default_factory=dict)
+    """the membership as it stands when this transaction runs (read only)"""
 
     @property
     def tx_id(self) -> str:
