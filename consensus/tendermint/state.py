@@ -29,7 +29,13 @@ from enum import IntEnum
 from functools import lru_cache
 from typing import Any, Generic, TypeVar, Union
 
-from consensus.tendermint.messages import Message, Precommit, Prevote, Proposal
+from consensus.tendermint.messages import (
+    Message,
+    Precommit,
+    Prevote,
+    Proposal,
+    message_from_wire,
+)
 from consensus.tendermint.proposer import ProposerPriorities
 from consensus.tendermint.vote_set import Equivocation, HeightVotes, Seen, one_third
 from ledger.crypto import PublicKey, Signer
@@ -157,6 +163,47 @@ class LastSigned(Generic[V]):
             "valid_value": None if self.valid_value is None else encode_value(self.valid_value),
             "messages": [m.to_wire(encode_value) for m in self.messages],
         }
+
+    @classmethod
+    def from_wire(cls, value: Any, decode_value: Callable[[Any], V]) -> LastSigned[V]:
+        """Read back what ``to_wire`` wrote (the runtime's own disk: shape-checked only)."""
+        if not isinstance(value, dict) or set(value) != LAST_SIGNED_KEYS:
+            raise MalformedData("last-signed record: wrong fields")
+        messages = value["messages"]
+        if not isinstance(messages, list):
+            raise MalformedData("last-signed record: messages must be a list")
+        try:
+            step = Step[str(value["step"]).upper()]
+        except KeyError:
+            raise MalformedData("last-signed record: unknown step") from None
+        ints = [value[k] for k in ("height", "round", "locked_round", "valid_round")]
+        if any(isinstance(i, bool) or not isinstance(i, int) for i in ints):
+            raise MalformedData("last-signed record: height and rounds must be integers")
+        locked, valid = value["locked_value"], value["valid_value"]
+        return cls(
+            height=value["height"],
+            round=value["round"],
+            step=step,
+            locked_round=value["locked_round"],
+            locked_value=None if locked is None else decode_value(locked),
+            valid_round=value["valid_round"],
+            valid_value=None if valid is None else decode_value(valid),
+            messages=tuple(message_from_wire(m, decode_value) for m in messages),
+        )
+
+
+LAST_SIGNED_KEYS = frozenset(
+    {
+        "height",
+        "round",
+        "step",
+        "locked_round",
+        "locked_value",
+        "valid_round",
+        "valid_value",
+        "messages",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -441,12 +488,20 @@ class TendermintMachine(Generic[V]):
         seen = self._votes.seen(message)
         if seen is Seen.DUPLICATE:
             return False
+        if (
+            seen is Seen.CONFLICT
+            and message.block_hash is not None
+            and self._proposal_for(message.round, message.block_hash) is None
+        ):
+            # An equivocating validator's further vote is kept only if it is for nil or for
+            # a block proposed in that round: that bounds what it can make us hold. (Gossip
+            # offers it again once the proposal is here.)
+            return False
         if not self._verify(key, message.signing_bytes, message.signature):
             return self._reject(message, "signature does not verify")
         evidence = self._votes.add(message)
         if evidence is not None:
             self._out.append(Evidence(evidence))
-            return False
         return True
 
     def _accept_proposal(self, proposal: Proposal[V], key: str) -> bool:

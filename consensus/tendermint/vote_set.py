@@ -1,10 +1,19 @@
-"""Tallies of votes by voting power, one vote per validator, with equivocation detected.
+"""Tallies of votes by voting power, with equivocation detected.
 
 "2f + 1 messages" of the paper is, with weighted validators, "messages from validators holding
 more than two thirds of the total power" (``quorum``); "f + 1" is "more than one third"
-(``one_third``). A validator's first vote of a kind in a round is the one that counts; a
-second, different, validly signed vote of the same kind and round is an equivocation: it is
-kept as evidence (both signed votes) and never counted.
+(``one_third``). Each validator counts once in the tally of any vote (``⟨VOTE, h, r, ∗⟩``)
+and at most once in the tally of each block hash.
+
+A second, validly signed vote of the same kind and round for another block is an
+equivocation: both votes are returned as evidence, and, as in tendermint-go (which counts a
+conflicting vote for a block some peer claims has a two-thirds majority), the second vote
+is also counted for the block it names. Algorithm 1 counts messages received, and a
+Byzantine validator did send both; safety is untouched because two quorums for different
+blocks in one round would still need an honest validator in both, and honest validators
+never equivocate. Without this, a validator that saw a Byzantine's nil precommit first could
+never assemble the certificate everyone else decided with. Which conflicting votes are
+worth keeping (bounded) is the state machine's decision, made before it verifies them.
 """
 
 from __future__ import annotations
@@ -54,51 +63,52 @@ class VoteSet(Generic[VoteT]):
     def __init__(self, powers: Mapping[str, int], total: int) -> None:
         self._powers = powers
         self.total = total
-        self._votes: dict[str, VoteT] = {}
+        self._by_validator: dict[str, dict[str | None, VoteT]] = {}
         self._power_for: dict[str | None, int] = {}
         self.power_any = 0
-        self.conflicts: list[tuple[VoteT, VoteT]] = []
 
     def __len__(self) -> int:
-        return len(self._votes)
+        return len(self._by_validator)
 
     def __iter__(self) -> Iterator[VoteT]:
-        return iter(self._votes.values())
+        for votes in self._by_validator.values():
+            yield from votes.values()
 
-    def get(self, validator: str) -> VoteT | None:
-        return self._votes.get(validator)
+    def first(self, validator: str) -> VoteT | None:
+        """The first vote of ``validator`` in this round (its only one, if it is honest)."""
+        votes = self._by_validator.get(validator)
+        return None if votes is None else next(iter(votes.values()))
 
     def seen(self, vote: Vote) -> Seen:
-        first = self._votes.get(vote.validator)
-        if first is None:
+        votes = self._by_validator.get(vote.validator)
+        if votes is None:
             return Seen.NEW
-        if first.block_hash == vote.block_hash:
+        if vote.block_hash in votes:
             return Seen.DUPLICATE
         return Seen.CONFLICT
 
     def add(self, vote: VoteT) -> Equivocation[Any] | None:
         """Count a vote whose signature and membership the caller has checked.
 
-        Returns the evidence if the validator had already voted otherwise (not counted).
+        Returns the evidence if the validator had already voted for something else.
         """
-        first = self._votes.get(vote.validator)
-        if first is not None:
-            if first.block_hash == vote.block_hash:
-                return None
-            if not any(c[1].block_hash == vote.block_hash for c in self.conflicts):
-                self.conflicts.append((first, vote))
-            return Equivocation(first, vote)
         power = self._powers[vote.validator]
-        self._votes[vote.validator] = vote
+        votes = self._by_validator.get(vote.validator)
+        if votes is None:
+            votes = self._by_validator[vote.validator] = {}
+            self.power_any += power
+        elif vote.block_hash in votes:
+            return None
+        first = next(iter(votes.values()), None)
+        votes[vote.block_hash] = vote
         self._power_for[vote.block_hash] = self._power_for.get(vote.block_hash, 0) + power
-        self.power_any += power
-        return None
+        return None if first is None else Equivocation(first, vote)
 
     def power_for(self, block_hash: str | None) -> int:
         return self._power_for.get(block_hash, 0)
 
     def quorum_any(self) -> bool:
-        """``2f + 1 ⟨VOTE, h, r, ∗⟩``."""
+        """``2f + 1 ⟨VOTE, h, r, ∗⟩``: distinct validators, whatever they voted for."""
         return quorum(self.power_any, self.total)
 
     def quorum_for(self, block_hash: str | None) -> bool:
@@ -106,7 +116,7 @@ class VoteSet(Generic[VoteT]):
         return quorum(self.power_for(block_hash), self.total)
 
     def quorum_hash(self) -> str | None:
-        """The block hash with a quorum, if any (at most one: each validator counts once)."""
+        """A block hash with a quorum, if any (at most one unless a third of the power lies)."""
         for block_hash, power in self._power_for.items():
             if block_hash is not None and quorum(power, self.total):
                 return block_hash
@@ -116,11 +126,9 @@ class VoteSet(Generic[VoteT]):
         return one_third(self.power_for(block_hash), self.total)
 
     def votes_for(self, block_hash: str | None) -> list[VoteT]:
-        """The counted votes for ``block_hash``, in ascending validator id order."""
-        return sorted(
-            (v for v in self._votes.values() if v.block_hash == block_hash),
-            key=lambda v: v.validator,
-        )
+        """The votes for ``block_hash``, one per validator, in ascending validator id order."""
+        found = [votes[block_hash] for votes in self._by_validator.values() if block_hash in votes]
+        return sorted(found, key=lambda v: v.validator)
 
 
 class HeightVotes:
