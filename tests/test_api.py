@@ -25,6 +25,8 @@ from ledger.canonical import canonical
 from ledger.client import LedgerClient, make_transaction
 from ledger.consortium import create
 from ledger.crypto import PrivateKey, key_id, random_nonce
+from ledger.domains.evidence import example_deposit_payload
+from ledger.domains.reopening import examples as reopening_examples
 from ledger.errors import InvalidInput, NotFound, ProofError
 from ledger.genesis import genesis_block
 from ledger.merkle import SM3, tree_root
@@ -74,7 +76,7 @@ def make_tx(
         "key_id": key.public_key.key_id,
         "nonce": random_nonce(),
         "timestamp": time.time_ns() // 1_000_000,
-        "payload": payload if payload is not None else {"sha3": random_nonce() * 2},
+        "payload": payload if payload is not None else example_deposit_payload(),
     }
     fields.update(envelope)
     env = Envelope(**fields)
@@ -210,7 +212,7 @@ def test_submit_pending_then_committed_with_receipt(slow_api: Api, consortium: C
 def test_batch_with_valid_and_invalid_transactions(api: Api, consortium: Consortium) -> None:
     c = consortium
     a, b = make_tx(c), make_tx(c, "gz-internet-court")
-    d = make_tx(c, "acme-manufacturing", "reopening.file", {"staff": 12})
+    d = make_tx(c, "acme-manufacturing", "reopening.file", reopening_examples.file_payload())
     forged = make_tx(c, sign_with=_signer(c.home, "bidder-alpha"))
     wrong_role = make_tx(c, "acme-manufacturing")
     wrong_chain = make_tx(c, chain_id="elsewhere")
@@ -471,7 +473,7 @@ def test_python_client_flow(node: NodeProcess, consortium: Consortium) -> None:
             chain_id=genesis.chain_id,
             type=DEPOSIT,
             submitter=DEPOSITOR,
-            payload={"sha3": "ab" * 32, "amount": "1250000.00"},
+            payload=example_deposit_payload(),
         )
         receipt = client.submit_and_wait(tx)
         verified = verify_receipt(receipt, genesis)
@@ -496,9 +498,9 @@ def test_python_client_flow(node: NodeProcess, consortium: Consortium) -> None:
                 chain_id=genesis.chain_id,
                 type=DEPOSIT,
                 submitter=DEPOSITOR,
-                payload={"n": i},
+                payload=example_deposit_payload(),
             )
-            for i in range(3)
+            for _ in range(3)
         ]
         result = client.submit_batch(batch)
         assert result == {"accepted": [t.tx_id for t in batch], "rejected": []}
@@ -507,7 +509,11 @@ def test_python_client_flow(node: NodeProcess, consortium: Consortium) -> None:
 
         # errors come back as the ledger's exceptions, with the node's code
         refused = make_transaction(
-            signer, chain_id=genesis.chain_id, type="bid.commit", submitter=DEPOSITOR, payload={}
+            signer,
+            chain_id=genesis.chain_id,
+            type="reopening.review",
+            submitter=DEPOSITOR,
+            payload={},
         )
         with pytest.raises(InvalidInput) as info:
             client.submit(refused)
@@ -548,15 +554,18 @@ def test_cli_submit_and_verify_then_tampered_receipts_fail(
 ) -> None:
     home = consortium.home
     receipt_file = tmp_path / "r.json"
-    payload = json.dumps({"sha3": "cd" * 32, "filed_by": "张三"}, ensure_ascii=False)
+    # non-ASCII text goes through the command line as UTF-8 (a company and street name: no
+    # personal data on chain)
+    payload = json.dumps(reopening_examples.file_payload(), ensure_ascii=False)
+    assert not payload.isascii()
     done = _ledger_cli(
         "submit",
         "--type",
-        DEPOSIT,
+        "reopening.file",
         "--payload",
         payload,
         "--as",
-        DEPOSITOR,
+        "acme-manufacturing",
         "--home",
         home,
         "--url",

@@ -15,6 +15,7 @@ from ledger.audit import AuditError, StoreAuditor
 from ledger.client import make_transaction
 from ledger.consortium import create
 from ledger.crypto import PrivateKey
+from ledger.domains.evidence import example_deposit_payload
 from ledger.store import Store
 from ledger.store import schema as t
 from tests.conftest import Consortium, NodeProcess, database_url
@@ -55,16 +56,16 @@ def _build(consortium: Consortium, node: NodeProcess) -> Store:
     gov = consortium.key("gz-gov-service-bureau")
     chain_id = consortium.genesis.chain_id
     with node.client() as client:
-        for round_ in range(3):
+        for _ in range(3):
             txs = [
                 make_transaction(
                     depositor,
                     chain_id=chain_id,
                     type="evidence.deposit",
                     submitter="evidence-platform",
-                    payload={"file_sm3": f"{round_:02d}{i:062x}"},
+                    payload=example_deposit_payload(),
                 )
-                for i in range(9)
+                for _ in range(9)
             ]
             client.submit_batch(txs)
             for tx in txs:
@@ -137,7 +138,7 @@ CASES: dict[str, tuple[Any, Callable[[], Any], str, Callable[[Any], Any], str]] 
         t.transactions,
         lambda: (t.transactions.c.height == 2) & (t.transactions.c.idx == 4),
         "leaf",
-        lambda v: v.replace(b'"file_sm3":"01', b'"file_sm3":"11'),
+        lambda v: _flip_digit(v, b'"file_count":'),
         "block 2",
     ),
     "tx leaf_hash": (

@@ -17,6 +17,7 @@ import httpx
 
 from keys import FileKeyStore
 from ledger.client import make_transaction
+from ledger.domains.evidence import example_deposit_payload
 from ledger.errors import LedgerError
 from ledger.model import SignedTransaction
 from ledger.verify import verify_checkpoint, verify_log_consistency, verify_receipt
@@ -31,9 +32,9 @@ def _sign(home: str, chain_id: str, start: int, count: int) -> list[dict[str, An
             chain_id=chain_id,
             type="evidence.deposit",
             submitter="evidence-platform",
-            payload={"file_sm3": f"{i:064x}", "case": f"(2026)粤0192民初{i}号"},
+            payload=example_deposit_payload(),
         ).to_wire()
-        for i in range(start, start + count)
+        for _ in range(start, start + count)
     ]
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from ledger.client import make_transaction
 from ledger.consortium import create
+from ledger.domains.evidence import example_deposit_payload
 from ledger.errors import VerificationError
 from ledger.verify import verify_receipt
 from tests import independent_verifier as iv
@@ -93,9 +94,9 @@ def receipts(chain: tuple[Consortium, NodeProcess]) -> list[dict[str, Any]]:
             chain_id=chain,
             type="evidence.deposit",
             submitter="evidence-platform",
-            payload={"file_sm3": f"{i:064x}", "name": f"证据-{i}.pdf"},
+            payload=example_deposit_payload(),
         )
-        for i in range(7)
+        for _ in range(7)
     ]
     with node.client() as client:
         client.submit_batch(txs)

@@ -18,6 +18,8 @@ import pytest
 
 from keys import FileKeyStore
 from ledger.crypto import PrivateKey, random_nonce
+from ledger.domains.evidence import example_deposit_payload
+from ledger.domains.reopening import examples as reopening_examples
 from ledger.model import Envelope, SignedTransaction
 from ledger.rules import check_state
 from ledger.state import MemberRegistry
@@ -67,7 +69,7 @@ def make_tx(
         key_id=key.public_key.key_id,
         nonce=random_nonce(),
         timestamp=time.time_ns() // 1_000_000,
-        payload=payload if payload is not None else {"n": random_nonce()},
+        payload=payload if payload is not None else example_deposit_payload(),
     )
     return SignedTransaction(env, key.sign(env.canonical))
 
@@ -75,13 +77,10 @@ def make_tx(
 def filing(
     consortium: Consortium, member: str, signer: PrivateKey | None = None
 ) -> SignedTransaction:
-    """A reopening filing: a transaction of the enterprise role."""
+    """A reopening filing (a transaction of the enterprise role), with a fresh credit code:
+    the domain takes one filing per code."""
     return make_tx(
-        consortium,
-        member,
-        "reopening.file",
-        {"filing_id": random_nonce(), "staff": 120},
-        signer=signer,
+        consortium, member, "reopening.file", reopening_examples.file_payload(), signer=signer
     )
 
 
@@ -448,7 +447,7 @@ def test_replaying_the_chain_rebuilds_the_registry_the_node_reports(
             c, GOV, REGISTER, {"id": name, "roles": roles, "public_key": keys[name].public_key.hex}
         )
         for name, roles in [
-            ("alpha-2", ["bidder"]),
+            ("alpha-2", ["depositor"]),
             ("beta-2", ["school", "auditor"]),
             ("gamma-2", ["governance"]),
         ]
@@ -475,7 +474,8 @@ def test_replaying_the_chain_rebuilds_the_registry_the_node_reports(
             {"id": "bidder-alpha", "public_key": PrivateKey.generate().public_key.hex},
             signer=keys["gamma-2"],
         ),
-        make_tx(c, "alpha-2", "bid.commit", {"commitment": "ab" * 32}, signer=rotated),
+        # the rotated key signs a transaction of alpha-2's role
+        make_tx(c, "alpha-2", "evidence.deposit", signer=rotated),
     ]
     for tx in second_round:
         api.commit(tx)

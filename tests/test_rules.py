@@ -18,6 +18,7 @@ The pure tests at the end call the rule functions and ``build_block`` directly.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator
@@ -33,6 +34,8 @@ from keys import FileKeyStore
 from ledger.block import build_block
 from ledger.canonical import parse_json
 from ledger.crypto import PrivateKey, encode_signature, random_nonce
+from ledger.domains.evidence import example_deposit_payload
+from ledger.domains.reopening import examples as reopening_examples
 from ledger.errors import DuplicateTransaction, RuleViolation, TooLarge
 from ledger.genesis import genesis_block
 from ledger.merkle import SM3, CompactRange
@@ -90,7 +93,7 @@ def make_tx(
         "key_id": key.public_key.key_id,
         "nonce": random_nonce(),
         "timestamp": now_ms(),
-        "payload": payload if payload is not None else {"sha3": random_nonce() * 2},
+        "payload": payload if payload is not None else example_deposit_payload(),
     }
     fields.update(envelope)
     env = Envelope(**fields)
@@ -234,10 +237,11 @@ def _tuned(consortium: Consortium, db_url: str, env: dict[str, str]) -> Iterator
         proc.stop()
 
 
+TX_LIMIT, BATCH_LIMIT, REQUEST_LIMIT = 2048, 5, 16384
 SMALL_LIMITS = {
-    "LEDGER_MAX_TX_BYTES": "2048",
-    "LEDGER_MAX_BATCH_TXS": "5",
-    "LEDGER_MAX_REQUEST_BYTES": "16384",
+    "LEDGER_MAX_TX_BYTES": str(TX_LIMIT),
+    "LEDGER_MAX_BATCH_TXS": str(BATCH_LIMIT),
+    "LEDGER_MAX_REQUEST_BYTES": str(REQUEST_LIMIT),
 }
 
 
@@ -457,97 +461,143 @@ def test_timestamps_outside_five_minutes_are_refused_just_inside_pass(
 
 # --- sizes --------------------------------------------------------------------------------
 
+BATCH = "/v1/transactions/batch"
+# api/routes.py reads a single transaction's request body up to max_tx_bytes plus this much
+# room for the JSON around the transaction (the limit on the transaction is its leaf size)
+TX_BODY_SLACK = 4096
+
+
+@contextlib.contextmanager
+def _node_with(consortium: Consortium, db_url: str, env: dict[str, str]) -> Iterator[Ledger]:
+    yield from _tuned(consortium, db_url, env)
+
 
 def _tx_with_leaf_size(consortium: Consortium, size: int) -> SignedTransaction:
-    """A valid transaction whose leaf ``C(signed transaction)`` is exactly ``size`` bytes."""
+    """A transaction whose leaf ``C(signed transaction)`` is exactly ``size`` bytes. Its
+    payload is one long string: no transaction type accepts it, so it is only for checking
+    that the size rule comes first."""
     nonce, timestamp, pad = random_nonce(), now_ms(), 0
     for _ in range(50):
-        tx = make_tx(consortium, payload={"pad": "x" * pad}, nonce=nonce, timestamp=timestamp)
+        tx = make_tx(consortium, payload={"document": "x" * pad}, nonce=nonce, timestamp=timestamp)
         if len(tx.leaf) == size:
             return tx
         pad = max(0, pad + size - len(tx.leaf))
     raise AssertionError(f"could not build a {size}-byte transaction")
 
 
-def test_size_limits_are_enforced_and_nothing_is_stored(
-    small_ledger: Ledger, consortium: Consortium
-) -> None:
-    ledger = small_ledger
-    before = ledger.snapshot()
+def _padded(value: Any, size: int) -> bytes:
+    """``value`` as compact JSON followed by spaces: the same JSON, exactly ``size`` bytes."""
+    raw = json.dumps(value, separators=(",", ":")).encode()
+    assert len(raw) <= size, (len(raw), size)
+    return raw + b" " * (size - len(raw))
 
-    # a transaction one byte over the limit: the node parsed it, so it knows its tx_id
-    over = _tx_with_leaf_size(consortium, 2049)
-    error = ledger.refused(ledger.post(over), 413, "too_large", over)
-    assert error["details"] == {"size": 2049, "limit": 2048}
 
-    # a request body over the limit is refused before it is parsed: no tx_id is known
-    huge = make_tx(consortium, payload={"pad": "x" * 8000})
-    assert_error(ledger.post(huge), 413, "too_large")
-    ledger.unknown(huge.tx_id)
-    # ... also when the body is streamed without a Content-Length
-    raw = json.dumps(huge.to_wire()).encode()
-    chunked = ledger.http.post(
-        "/v1/transactions",
-        content=iter([raw[i : i + 1000] for i in range(0, len(raw), 1000)]),
+def _streamed(ledger: Ledger, body: bytes, path: str = "/v1/transactions") -> httpx.Response:
+    """``body`` sent in chunks, without a Content-Length."""
+    response = ledger.http.post(
+        path,
+        content=iter([body[i : i + 1000] for i in range(0, len(body), 1000)]),
         headers={"content-type": "application/json"},
     )
-    assert "content-length" not in chunked.request.headers
-    assert_error(chunked, 413, "too_large")
-    ledger.unknown(huge.tx_id)
+    assert "content-length" not in response.request.headers
+    return response
+
+
+def test_transaction_size_limit_is_exact(consortium: Consortium, db_url: str) -> None:
+    """The limit is on the leaf ``C(signed transaction)``: a valid transaction of L bytes is
+    refused whole by a node whose limit is L - 1, and committed by one whose limit is L."""
+    tx = make_tx(
+        consortium, "acme-manufacturing", "reopening.file", reopening_examples.file_payload()
+    )
+    size = len(tx.leaf)
+    small = make_tx(consortium)  # an evidence deposit, well within both limits
+    assert len(small.leaf) < size - 1
+
+    with _node_with(consortium, db_url, {"LEDGER_MAX_TX_BYTES": str(size - 1)}) as ledger:
+        before = ledger.snapshot()
+        # one byte over the limit: the node parsed it, so it knows its tx_id
+        error = ledger.refused(ledger.post(tx), 413, "too_large", tx)
+        assert error["details"] == {"size": size, "limit": size - 1}
+        # in a batch it is refused alone; the rest of the batch is admitted
+        mixed = ledger.batch([small, tx])
+        assert mixed.status_code == 202, mixed.text
+        assert mixed.json()["accepted"] == [small.tx_id]
+        [rejection] = mixed.json()["rejected"]
+        assert rejection["index"] == 1 and rejection["error"]["code"] == "too_large"
+        assert rejection["error"]["details"] == {"size": size, "limit": size - 1}
+        ledger.commits(small)
+        ledger.nothing_stored((before[0] + 1, before[1] + 1), [tx.tx_id])
+
+    with _node_with(consortium, db_url, {"LEDGER_MAX_TX_BYTES": str(size)}) as ledger:
+        before = ledger.snapshot()
+        # exactly at the limit: accepted, committed, its receipt verifies, its L bytes stored
+        response = ledger.post(tx)
+        assert response.status_code == 202, response.text
+        ledger.commits(tx)
+        assert ledger.snapshot() == (before[0] + 1, before[1] + 1)
+        ledger.still_serving()
+
+
+def test_request_and_batch_limits_are_exact(small_ledger: Ledger, consortium: Consortium) -> None:
+    ledger = small_ledger
+    log_size, count = ledger.snapshot()
+    body_limit = TX_LIMIT + TX_BODY_SLACK
+
+    # a request body one byte over its limit is refused before it is parsed, with or without
+    # a Content-Length: no tx_id is known. The transaction in it is well within its own limit.
+    over = make_tx(consortium)
+    assert len(over.leaf) < TX_LIMIT
+    assert_error(ledger.post(_padded(over.to_wire(), body_limit + 1)), 413, "too_large")
+    assert_error(_streamed(ledger, _padded(over.to_wire(), body_limit + 1)), 413, "too_large")
+    ledger.unknown(over.tx_id)
+    # a body of exactly the limit is read, and its transaction admitted
+    at_limit = [make_tx(consortium), make_tx(consortium)]
+    assert ledger.post(_padded(at_limit[0].to_wire(), body_limit)).status_code == 202
+    assert _streamed(ledger, _padded(at_limit[1].to_wire(), body_limit)).status_code == 202
+    for tx in at_limit:
+        ledger.commits(tx)
 
     # a batch over max_batch_txs is refused whole: none of its transactions is admitted
-    six = [make_tx(consortium) for _ in range(6)]
+    six = [make_tx(consortium) for _ in range(BATCH_LIMIT + 1)]
     error = assert_error(ledger.batch(six), 413, "too_large")
-    assert "5" in error["message"]
+    assert f"{BATCH_LIMIT + 1} transactions" in error["message"]
+    assert f"limit is {BATCH_LIMIT}" in error["message"]
     for tx in six:
         ledger.unknown(tx.tx_id)
 
-    # a batch body over max_request_bytes is refused whole, too
-    heavy = [make_tx(consortium, payload={"pad": "x" * 3500}) for _ in range(5)]
-    assert_error(ledger.batch(heavy), 413, "too_large")
-    for tx in heavy:
+    # a batch body one byte over max_request_bytes is refused whole, before it is parsed
+    five = six[:BATCH_LIMIT]
+    batch = {"transactions": [t.to_wire() for t in five]}
+    assert_error(ledger.post(_padded(batch, REQUEST_LIMIT + 1), BATCH), 413, "too_large")
+    assert_error(_streamed(ledger, _padded(batch, REQUEST_LIMIT + 1), BATCH), 413, "too_large")
+    for tx in five:
         ledger.unknown(tx.tx_id)
+    ledger.nothing_stored((log_size + 2, count + 2), [t.tx_id for t in [over, *six]])
 
-    # within the request limit, an oversized transaction in a batch is refused alone
-    small = make_tx(consortium)
-    mixed = ledger.batch([small, over])
-    assert mixed.status_code == 202, mixed.text
-    assert mixed.json()["accepted"] == [small.tx_id]
-    assert mixed.json()["rejected"][0]["index"] == 1
-    assert mixed.json()["rejected"][0]["error"]["code"] == "too_large"
-    ledger.commits(small)
-
-    ledger.nothing_stored(
-        (before[0] + 1, before[1] + 1), [t.tx_id for t in [over, huge, *six, *heavy]]
-    )
-
-    # exactly at the limits: a 2048-byte transaction, a batch of 5
-    exact = _tx_with_leaf_size(consortium, 2048)
-    assert ledger.post(exact).status_code == 202
-    ledger.commits(exact)
-    five = six[:5]
-    response = ledger.batch(five)
+    # exactly at the limits: a body of max_request_bytes holding max_batch_txs transactions
+    response = ledger.post(_padded(batch, REQUEST_LIMIT), BATCH)
     assert response.status_code == 202, response.text
     assert response.json() == {"accepted": [t.tx_id for t in five], "rejected": []}
     for tx in five:
         ledger.commits(tx)
+    assert ledger.snapshot() == (log_size + 2 + BATCH_LIMIT, count + 2 + BATCH_LIMIT)
     ledger.still_serving()
 
 
 def test_transaction_over_one_mebibyte_is_refused_at_the_default_limit(
     ledger: Ledger, consortium: Consortium
 ) -> None:
+    """The default limit is 1 MiB, and size is checked before the payload: one byte over is
+    ``too_large`` although no type accepts its payload; at 1 MiB the same payload passes the
+    size rule and is refused by the payload rule instead."""
     before = ledger.snapshot()
-    tx = make_tx(consortium, payload={"document": "x" * MIB})
-    assert MIB < len(tx.leaf) < MIB + 4096
-    error = ledger.refused(ledger.post(tx), 413, "too_large", tx)
-    assert error["details"] == {"size": len(tx.leaf), "limit": MIB}
-    ledger.nothing_stored(before, [tx.tx_id])
-    # just under the limit is fine
-    fits = make_tx(consortium, payload={"document": "x" * (MIB - 1024)})
-    assert len(fits.leaf) <= MIB
-    assert ledger.post(fits).status_code == 202
-    ledger.commits(fits)
+    over = _tx_with_leaf_size(consortium, MIB + 1)
+    error = ledger.refused(ledger.post(over), 413, "too_large", over)
+    assert error["details"] == {"size": MIB + 1, "limit": MIB}
+    at_limit = _tx_with_leaf_size(consortium, MIB)
+    error = ledger.refused(ledger.post(at_limit), 422, "invalid_payload", at_limit)
+    assert DEPOSIT in error["message"]
+    ledger.nothing_stored(before, [over.tx_id, at_limit.tx_id])
     ledger.still_serving()
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import event
 
 from ledger.block import Block, build_block
 from ledger.crypto import random_nonce
+from ledger.domains.evidence import example_deposit_payload
 from ledger.errors import StorageError
 from ledger.merkle import (
     SM3,
@@ -23,8 +24,11 @@ from ledger.model import CommitCertificate, Envelope, SignedTransaction
 from ledger.store import Store
 from tests.conftest import Consortium
 
+# one valid deposit payload for all: the random nonce keeps the transactions distinct
+DEPOSIT_PAYLOAD = example_deposit_payload()
 
-def _unsigned(consortium: Consortium, i: int) -> SignedTransaction:
+
+def _unsigned(consortium: Consortium) -> SignedTransaction:
     """Storage does not check signatures, so these need none (the rules check the key)."""
     key = consortium.key("evidence-platform").public_key
     env = Envelope(
@@ -34,7 +38,7 @@ def _unsigned(consortium: Consortium, i: int) -> SignedTransaction:
         key.key_id,
         random_nonce(),
         consortium.genesis.timestamp + 1000,
-        {"n": i},
+        DEPOSIT_PAYLOAD,
     )
     return SignedTransaction(env, "3006020101020101")
 
@@ -45,11 +49,9 @@ def _append_blocks(store: Store, consortium: Consortium, sizes: list[int]) -> li
     header = tip[0]
     registry = store.load_registry()
     log = store.log_range(header.log_size)
-    counter = header.log_size
     leaves = []
     for size in sizes:
-        txs = [_unsigned(consortium, counter + i) for i in range(size)]
-        counter += size
+        txs = [_unsigned(consortium) for _ in range(size)]
         vs = consortium.genesis.validators
         built = build_block(
             prev=header,
@@ -141,7 +143,7 @@ def test_failed_block_leaves_nothing(store: Store, consortium: Consortium) -> No
     dup = SignedTransaction.from_wire(__import__("json").loads(existing.leaf))
     header = tip[0]
     vs = consortium.genesis.validators
-    txs = [_unsigned(consortium, 1000 + i) for i in range(6)] + [dup]
+    txs = [_unsigned(consortium) for _ in range(6)] + [dup]
     built = build_block(
         prev=header,
         log=store.log_range(header.log_size),
