@@ -14,7 +14,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, delete, event, func, select, tuple_
+from sqlalchemy import Engine, create_engine, delete, event, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.block import Block, upper_nodes
@@ -269,6 +269,65 @@ class Store:
             ],
         )
 
+    # --- consensus state (BFT validators) -------------------------------------------
+
+    def save_consensus_record(
+        self,
+        validator: str,
+        height: int,
+        record: bytes,
+        values: Iterable[tuple[str, bytes]] = (),
+    ) -> None:
+        """Replace ``validator``'s record, with the blocks it refers to, in one transaction.
+
+        Committed (and, on SQLite with ``synchronous=FULL``, fsynced) before returning: the
+        caller sends what it signed only afterwards. Values of lower heights are dropped.
+        """
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(delete(t.consensus_values).where(t.consensus_values.c.height < height))
+                new = list(values)
+                if new:
+                    hashes = [h for h, _ in new]
+                    conn.execute(
+                        delete(t.consensus_values).where(
+                            t.consensus_values.c.block_hash.in_(hashes)
+                        )
+                    )
+                    conn.execute(
+                        t.consensus_values.insert(),
+                        [{"block_hash": h, "height": height, "value": v} for h, v in new],
+                    )
+                conn.execute(
+                    delete(t.consensus_state).where(t.consensus_state.c.validator == validator)
+                )
+                conn.execute(
+                    t.consensus_state.insert(),
+                    {"validator": validator, "height": height, "record": record},
+                )
+        except SQLAlchemyError as exc:
+            raise StorageError(f"the consensus record was not stored: {exc}") from exc
+
+    def consensus_record(self, validator: str) -> tuple[int, bytes, dict[str, bytes]] | None:
+        """``(height, record, {block_hash: value})`` as last saved, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t.consensus_state.c.height, t.consensus_state.c.record).where(
+                    t.consensus_state.c.validator == validator
+                )
+            ).first()
+            if row is None:
+                return None
+            values = {
+                str(r.block_hash): bytes(r.value)
+                for r in conn.execute(
+                    select(t.consensus_values.c.block_hash, t.consensus_values.c.value).where(
+                        t.consensus_values.c.height == row.height
+                    )
+                )
+            }
+        return int(row.height), bytes(row.record), values
+
     # --- reading ----------------------------------------------------------------------
 
     def load_registry(self) -> MemberRegistry:
@@ -334,48 +393,50 @@ class Store:
         return found
 
     def log_nodes(self, nodes: set[Node]) -> dict[Node, bytes]:
-        out: dict[Node, bytes] = {}
-        leaves = sorted(i for lv, i in nodes if lv == 0)
-        upper = sorted(n for n in nodes if n[0] > 0)
-        with self.engine.connect() as conn:
-            for chunk in _chunks(leaves):
-                for r in conn.execute(
-                    select(t.transactions.c.log_index, t.transactions.c.leaf_hash).where(
-                        t.transactions.c.log_index.in_(chunk)
-                    )
-                ):
-                    out[(0, r.log_index)] = bytes(r.leaf_hash)
-            for chunk in _chunks(upper):
-                for r in conn.execute(
-                    select(t.log_nodes).where(
-                        tuple_(t.log_nodes.c.level, t.log_nodes.c.idx).in_(chunk)
-                    )
-                ):
-                    out[(r.level, r.idx)] = bytes(r.hash)
-        return self._complete(out, nodes, "log")
+        return self._nodes(nodes, "log", "log_index", "", "log_nodes", {})
 
     def block_nodes(self, height: int, nodes: set[Node]) -> dict[Node, bytes]:
+        return self._nodes(
+            nodes, f"block {height}", "idx", "height = :h AND ", "block_nodes", {"h": height}
+        )
+
+    def _nodes(
+        self,
+        nodes: set[Node],
+        tree: str,
+        leaf_column: str,
+        scope: str,
+        table: str,
+        params: dict[str, int],
+    ) -> dict[Node, bytes]:
+        """Stored hashes of ``nodes``: leaves from the transactions, the rest from ``table``.
+
+        Plain SQL with one primary-key equality per node: a proof needs a few dozen nodes,
+        and building the same query through expression objects cost more than running it
+        (SQLite also answers a row-value IN list with a table scan)."""
         out: dict[Node, bytes] = {}
         leaves = sorted(i for lv, i in nodes if lv == 0)
         upper = sorted(n for n in nodes if n[0] > 0)
         with self.engine.connect() as conn:
             for chunk in _chunks(leaves):
-                for r in conn.execute(
-                    select(t.transactions.c.idx, t.transactions.c.leaf_hash).where(
-                        t.transactions.c.height == height, t.transactions.c.idx.in_(chunk)
-                    )
-                ):
-                    out[(0, r.idx)] = bytes(r.leaf_hash)
-            for chunk in _chunks(upper):
-                rows: Any = conn.execute(
-                    select(t.block_nodes.c.level, t.block_nodes.c.idx, t.block_nodes.c.hash).where(
-                        t.block_nodes.c.height == height,
-                        tuple_(t.block_nodes.c.level, t.block_nodes.c.idx).in_(chunk),
-                    )
+                binds = {**params, **{f"i{k}": v for k, v in enumerate(chunk)}}
+                marks = ",".join(f":i{k}" for k in range(len(chunk)))
+                sql = (
+                    f"SELECT {leaf_column}, leaf_hash FROM transactions "
+                    f"WHERE {scope}{leaf_column} IN ({marks})"
                 )
-                for r in rows:
-                    out[(r.level, r.idx)] = bytes(r.hash)
-        return self._complete(out, nodes, f"block {height}")
+                for index, leaf_hash in conn.execute(text(sql), binds):
+                    out[(0, index)] = bytes(leaf_hash)
+            for chunk in _chunks(upper):
+                binds = dict(params)
+                terms = []
+                for k, (level, idx) in enumerate(chunk):
+                    binds[f"l{k}"], binds[f"x{k}"] = level, idx
+                    terms.append(f"(level = :l{k} AND idx = :x{k})")
+                sql = f"SELECT level, idx, hash FROM {table} WHERE {scope}({' OR '.join(terms)})"
+                for level, idx, value in conn.execute(text(sql), binds):
+                    out[(level, idx)] = bytes(value)
+        return self._complete(out, nodes, tree)
 
     @staticmethod
     def _complete(found: dict[Node, bytes], wanted: set[Node], tree: str) -> dict[Node, bytes]:
