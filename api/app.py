@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import routes
+from api import portal, routes
 from api.runtime import NodeRuntime
 from ledger.domains import DOMAINS
 from ledger.errors import LedgerError, StorageError
@@ -101,6 +101,7 @@ def create_app(settings: Settings, runtime: NodeRuntime | None = None) -> FastAP
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(routes.router)
+    app.include_router(portal.router)
     app.state.request_verifier = RequestVerifier()
     for domain in DOMAINS:
         router = domain.router(rt)

@@ -98,7 +98,13 @@ def receipt(request: Request, tx_id: str = TX_ID) -> dict[str, Any]:
 
 @router.get("/v1/checkpoint", tags=["proofs"])
 def checkpoint(request: Request) -> dict[str, Any]:
-    return _node(request).checkpoint()
+    """The newest header and its commit certificate (spec section 7), and beside them this
+    node's view of consensus: height and round being decided, peers seen, the last commit's
+    signers (informational; not part of what a verifier checks)."""
+    runtime = request.app.state.runtime
+    body = _node(request).checkpoint()
+    body["consensus"] = runtime.engine.status if runtime.engine else {}
+    return body
 
 
 @router.get("/v1/blocks/{height}", tags=["blocks"])

@@ -93,11 +93,16 @@ def node(
 ) -> None:
     """Run a node: its API on HOST:PORT, producing blocks as transactions arrive.
 
+    With several validators (or peers in HOME/node.json) the node runs validator VALIDATOR
+    of the BFT consensus: it talks to its peers on its p2p address from node.json and, unless
+    --port (or LEDGER_PORT) says otherwise, serves its API on its address from node.json.
     Options left out come from LEDGER_* environment variables, then the defaults.
     """
     import uvicorn
 
     from api import create_app
+    from api.runtime import parse_address
+    from ledger.consortium import load_config
     from ledger.settings import Settings
 
     given: dict[str, Any] = {
@@ -108,6 +113,18 @@ def node(
         "db_url": db,
     }
     settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    entries = load_config(settings.home).get("validators")
+    entry = entries.get(settings.validator) if isinstance(entries, dict) else None
+    if isinstance(entry, dict) and "api" in entry:
+        try:
+            api_host, api_port = parse_address(entry["api"], "node.json api")
+        except LedgerError as exc:
+            _fail(exc)
+            return
+        if "port" not in settings.model_fields_set:
+            settings.port = api_port
+        if "host" not in settings.model_fields_set:
+            settings.host = api_host
     home, host, port = settings.home, settings.host, settings.port
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if not (home / "genesis.json").exists():
@@ -197,6 +214,102 @@ def submit(
         _fail(exc)
         return
     _emit(receipt, receipt_out)
+
+
+@app.command()
+def deposit(
+    files: Annotated[list[Path], typer.Argument(help="the files to deposit (one deposit)")],
+    title: Annotated[str, typer.Option(help="what the evidence is")],
+    source: Annotated[str, typer.Option(help="where the data was collected (URL, address)")],
+    member: Annotated[str, typer.Option("--as", help="depositing member id")] = (
+        "evidence-platform"
+    ),
+    case_ref: Annotated[
+        str | None, typer.Option(help="case number, e.g. (2026)粤0192民初1号")
+    ] = None,
+    home: Home = Path("demo"),
+    url: Annotated[str, typer.Option()] = "http://127.0.0.1:8000",
+    receipt_out: Annotated[Path | None, typer.Option("--out", help="write the receipt")] = None,
+) -> None:
+    """Deposit files as electronic evidence: SM3 of each file and a salted commitment to the
+    metadata go on chain; the metadata is registered with the node (restricted) and kept,
+    with its salt, in RECEIPT.private.json beside the receipt."""
+    import mimetypes
+    import platform
+    import time as _time
+
+    from ledger.client import LedgerClient, make_transaction
+    from ledger.crypto import PrivateKey, sm3_hex
+    from ledger.domains.evidence.proofs import deposit_payload, new_salt
+
+    entries = []
+    for f in files:
+        data = f.read_bytes()
+        entries.append(
+            {
+                "sm3": sm3_hex(data),
+                "size": len(data),
+                "name": f.name,
+                "media_type": mimetypes.guess_type(f.name)[0] or "application/octet-stream",
+            }
+        )
+    metadata: dict[str, Any] = {
+        "v": 1,
+        "title": title,
+        "files": entries,
+        "provenance": {
+            "method": "file_upload",
+            "source": source,
+            "captured_at": _time.time_ns() // 1_000_000,
+            "tool": {"name": "ledger-cli", "version": "0.1.0"},
+            "environment": {"os": platform.platform()[:100]},
+        },
+    }
+    if case_ref:
+        metadata["case_ref"] = case_ref
+    salt = new_salt()
+    try:
+        signer = PrivateKey.from_pem(
+            (home / "keys" / f"{member}.pem").read_bytes(), passphrase_from_env()
+        )
+        with LedgerClient(url) as client:
+            genesis = client.genesis()
+            tx = make_transaction(
+                signer,
+                chain_id=genesis.chain_id,
+                type="evidence.deposit",
+                submitter=member,
+                payload=deposit_payload(metadata, salt),
+            )
+            receipt = client.submit_and_wait(tx)
+            client.signed_request(
+                signer,
+                member,
+                "PUT",
+                f"/v1/evidence/deposits/{tx.tx_id}/metadata",
+                {"salt": salt, "metadata": metadata},
+            )
+    except FileNotFoundError as exc:
+        err.print(f"[bold red]error[/]: {exc}")
+        raise typer.Exit(2) from None
+    except LedgerError as exc:
+        _fail(exc)
+        return
+    out_path = receipt_out or Path(f"deposit-{tx.tx_id[:16]}.json")
+    out_path.write_text(json.dumps(receipt, indent=2, ensure_ascii=False) + "\n")
+    private = out_path.with_suffix(".private.json")
+    fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(
+            {"deposit_id": tx.tx_id, "salt": salt, "metadata": metadata},
+            fh,
+            ensure_ascii=False,
+            indent=2,
+        )
+    out.print(
+        f"deposited {len(files)} file(s) as {tx.tx_id} in block {receipt['header']['height']}"
+    )
+    out.print(f"  receipt: {out_path}   metadata and salt (keep private): {private}")
 
 
 def _emit(value: Any, path: Path | None) -> None:
@@ -359,6 +472,96 @@ def demo(
         _fail(exc)
         return
     out.print(f"[bold green]done[/]: {total} transactions submitted to {url}")
+
+
+@app.command()
+def report(
+    tx_id: Annotated[
+        str, typer.Argument(help="transaction id (of an evidence file: the deposit id)")
+    ],
+    report_out: Annotated[Path, typer.Option("--out", help="where to write the PDF")],
+    url: Annotated[str, typer.Option()] = "http://127.0.0.1:8000",
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="an evidence file to verify against the deposit: its SM3 is computed here and "
+            "only the hash is sent",
+        ),
+    ] = None,
+) -> None:
+    """Fetch a transaction's verification report (PDF), signed by the node's validator key.
+
+    Check a copy later, without the node: ledger report-verify REPORT.pdf --genesis genesis.json
+    """
+    import httpx
+
+    from ledger.client import LedgerClient, _raise_for
+    from ledger.crypto import sm3_hex
+    from ledger.report import fingerprint, read_report_pdf
+
+    params: dict[str, str] = {}
+    if file is not None:
+        try:
+            params = {"sm3": sm3_hex(file.read_bytes()), "file_name": file.name}
+        except FileNotFoundError:
+            err.print(f"[bold red]error[/]: no file {file}")
+            raise typer.Exit(2) from None
+    try:
+        with LedgerClient(url, timeout=60) as client:
+            try:
+                response = client.http.get(f"/v1/reports/{tx_id}.pdf", params=params or None)
+            except httpx.HTTPError as exc:
+                err.print(f"[bold red]error[/]: cannot reach the node: {exc}")
+                raise typer.Exit(1) from None
+            _raise_for(response)
+        signed = read_report_pdf(response.content)
+    except LedgerError as exc:
+        _fail(exc)
+        return
+    report_out.write_bytes(response.content)
+    data = signed["report"]
+    out.print(f"written to {report_out}: report of transaction {tx_id}")
+    out.print(f"  result: {data['result']}; verified at {data['verified_at_utc']}")
+    out.print(f"  signed by validator {data['node']['validator']}; fingerprint {fingerprint(data)}")
+
+
+@app.command("report-verify")
+def report_verify(
+    report_file: Annotated[Path, typer.Argument(metavar="REPORT.pdf")],
+    genesis: Annotated[Path, typer.Option(help="the trusted genesis.json")],
+) -> None:
+    """Check a verification report offline: the node's SM2 signature over its content, that the
+    signer is a validator of the genesis, the embedded receipt, the file's Merkle path and the
+    printed transaction id. Exit 0 when it holds."""
+    from ledger.consortium import load_genesis
+    from ledger.report import verify_report_pdf
+
+    try:
+        data = report_file.read_bytes()
+    except FileNotFoundError:
+        err.print(f"[bold red]error[/]: no file {report_file}")
+        raise typer.Exit(2) from None
+    try:
+        trusted = load_genesis(genesis)
+    except LedgerError as exc:
+        _fail(exc, 2)
+        return
+    result = verify_report_pdf(data, trusted)
+    marks = {"passed": "[green]passed[/]", "failed": "[bold red]FAILED[/]"}
+    for step in result["steps"]:
+        mark = marks.get(step["outcome"], step["outcome"])
+        out.print(f"  {step['step']:<11} {mark}  {step['detail']}")
+    report = result.get("report") or {}
+    tx = (report.get("transaction") or {}).get("tx_id")
+    if result["valid"]:
+        out.print(
+            f"[bold green]valid[/]: report of transaction {tx}, result {report.get('result')}, "
+            f"verified at {report.get('verified_at_utc')}"
+        )
+        return
+    err.print("[bold red]invalid[/]: the report does not verify")
+    raise typer.Exit(1)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ signature) run in a process pool so that both cores verify signatures; stateful 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import ctypes.util
 import logging
@@ -25,6 +26,7 @@ from ledger import metrics
 from ledger.admission import Refusal, prepare_chunk
 from ledger.block import Block, BuiltBlock, build_block
 from ledger.canonical import parse_json
+from ledger.crypto import key_id
 from ledger.domains import REGISTRY, StateStore
 from ledger.errors import (
     InvalidInput,
@@ -109,6 +111,8 @@ class Node:
         self._generation = 0
         self._pool: ProcessPoolExecutor | None = None
         self.on_pending: Callable[[], None] = lambda: None
+        # called with transactions admitted from a client (not from a peer's gossip)
+        self.on_admitted: Callable[[list[SignedTransaction]], None] = lambda txs: None
         metrics.HEIGHT.set(self._tip.height)
         metrics.LOG_SIZE.set(self._tip.log_size)
 
@@ -144,15 +148,24 @@ class Node:
     def pending_count(self) -> int:
         return len(self.mempool)
 
-    def reap(self, max_txs: int) -> list[SignedTransaction]:
+    def reap(self, max_txs: int, max_bytes: int | None = None) -> list[SignedTransaction]:
         out: list[SignedTransaction] = []
+        size = 0
         for tx in self.mempool.values():
             if len(out) >= max_txs:
                 break
+            if max_bytes is not None:
+                size += len(tx.leaf)
+                if size > max_bytes and out:
+                    break
             out.append(tx)
         return out
 
     def build(self, txs: list[SignedTransaction], now_ms: int, proposer: str) -> BuiltBlock:
+        """Build the next block at timestamp ``max(now_ms, tip.timestamp + 1)``.
+
+        Deterministic: a BFT validator re-builds a proposed block by calling this with the
+        proposer's transactions, timestamp and id, and compares the headers."""
         vs = self.validators_for(self._tip.height + 1)
         return build_block(
             prev=self._tip,
@@ -287,7 +300,55 @@ class Node:
             out.extend(part)
         return out
 
-    async def submit(self, values: Sequence[Any]) -> SubmitResult:
+    async def verify_block_signatures(self, txs: Sequence[SignedTransaction]) -> str | None:
+        """Check the signatures of a proposed block's transactions in the worker pool.
+
+        A transaction already in the mempool with the same signature was verified at
+        admission and is not verified again. The key is the one named by ``key_id``: from
+        the registry (active or not: the block rules decide whether it may sign at that
+        point), or registered by a membership transaction of the same block. Returns the
+        first problem, or None when every signature verifies."""
+        block_keys: dict[str, str] = {}
+        for tx in txs:
+            if tx.envelope.type in ("member.register", "member.rotate_key"):
+                value = tx.envelope.payload.get("public_key")
+                if isinstance(value, str) and len(value) == 130:
+                    with contextlib.suppress(LedgerError, ValueError):
+                        block_keys[key_id(value)] = value
+        items: list[tuple[Any, str | None]] = []
+        for tx in txs:
+            known = self.mempool.get(tx.tx_id)
+            if known is not None and known.signature == tx.signature:
+                continue
+            record = self.registry.keys.get(tx.envelope.key_id)
+            public_key = record.public_key if record else block_keys.get(tx.envelope.key_id)
+            if public_key is None:
+                return f"transaction {tx.tx_id}: key_id {tx.envelope.key_id} is unknown"
+            items.append((tx.to_wire(), public_key))
+        if not items:
+            return None
+        chain_id, limit = self.genesis.chain_id, self.settings.max_tx_bytes
+        if self._pool is None or len(items) < 8:
+            results = prepare_chunk(items, chain_id, limit)
+        else:
+            size = self.settings.verify_chunk_txs
+            loop = asyncio.get_running_loop()
+            parts = await asyncio.gather(
+                *[
+                    loop.run_in_executor(
+                        self._pool, prepare_chunk, items[i : i + size], chain_id, limit
+                    )
+                    for i in range(0, len(items), size)
+                ]
+            )
+            results = [r for part in parts for r in part]
+        for result in results:
+            if isinstance(result, Refusal):
+                return f"transaction {result.tx_id}: {result.message}"
+        return None
+
+    async def submit(self, values: Sequence[Any], *, gossip: bool = True) -> SubmitResult:
+        """Admit transactions; ``gossip=False`` for those a peer gossiped (not relayed)."""
         if len(values) > self.settings.mempool_max_txs:
             raise TooLarge(
                 f"{len(values)} transactions in one request; the mempool holds at most "
@@ -340,6 +401,8 @@ class Node:
         metrics.ADMITTED.inc(len(accepted))
         metrics.MEMPOOL.set(len(self.mempool))
         if accepted:
+            if gossip:
+                self.on_admitted([self.mempool[tx_id] for tx_id in accepted])
             self.on_pending()
         return SubmitResult(accepted, rejected)
 

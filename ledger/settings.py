@@ -35,6 +35,40 @@ class Settings(BaseSettings):
     mempool_max_txs: int = Field(default=200_000, ge=1)
     rejected_cache_size: int = Field(default=100_000, ge=0)
 
+    # BFT consensus (several validators; docs/consensus.md "The runtime")
+    max_block_bytes: int = Field(
+        default=8 * MIB, ge=64 * 1024, description="transaction bytes a proposer puts in a block"
+    )
+    bft_timeout_propose_ms: int = Field(default=3000, ge=1)
+    bft_timeout_propose_delta_ms: int = Field(default=500, ge=0)
+    bft_timeout_prevote_ms: int = Field(default=1000, ge=1)
+    bft_timeout_prevote_delta_ms: int = Field(default=500, ge=0)
+    bft_timeout_precommit_ms: int = Field(default=1000, ge=1)
+    bft_timeout_precommit_delta_ms: int = Field(default=500, ge=0)
+    bft_commit_wait_ms: int = Field(
+        default=50, ge=0, description="pause after a block before the next height starts"
+    )
+    bft_max_clock_drift_ms: int = Field(
+        default=10_000,
+        ge=0,
+        description="how far ahead of this validator's clock a proposed block's timestamp may be",
+    )
+    bft_gossip_ms: int = Field(default=200, ge=10, description="status gossip interval")
+    bft_empty_blocks: bool = Field(
+        default=False, description="start a height even when no transaction is pending"
+    )
+    bft_byzantine: str | None = Field(
+        default=None,
+        description="testing only, demo consortia only: 'equivocate' makes this validator "
+        "send conflicting proposals and votes",
+    )
+    p2p_host: str | None = Field(
+        default=None, description="listen address for peers; default: this validator's in node.json"
+    )
+    p2p_rate_bytes: int = Field(default=64 * MIB, ge=1024, description="bytes/s read per peer")
+    p2p_rate_frames: int = Field(default=2000, ge=10, description="messages/s read per peer")
+    p2p_send_queue: int = Field(default=2000, ge=16, description="frames queued per peer")
+
     # verification
     verify_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0)
     verify_chunk_txs: int = Field(default=250, ge=1)

@@ -91,3 +91,23 @@ member_keys = Table(
     Column("public_key", String(130), nullable=False),
     Column("active", Boolean, nullable=False),
 )
+
+# A validator's LastSigned record (consensus/tendermint/state.py), written before it sends
+# what it signed. Blocks the record refers to (its proposals, its lock) are kept once each
+# in consensus_values, by hash, and dropped when the height is over.
+consensus_state = Table(
+    "consensus_state",
+    metadata,
+    Column("validator", String(128), primary_key=True),
+    Column("height", BigInteger, nullable=False),
+    Column("record", LargeBinary, nullable=False),
+)
+
+consensus_values = Table(
+    "consensus_values",
+    metadata,
+    Column("block_hash", String(64), primary_key=True),
+    Column("height", BigInteger, nullable=False),
+    Column("value", LargeBinary, nullable=False),
+    Index("ix_consensus_values_height", "height"),
+)
