@@ -18,14 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from keys import FileKeyStore
-from ledger.client import LedgerClient, make_transaction
-from ledger.crypto import Signer, sm3_hex
+from ledger.client import LedgerClient
+from ledger.crypto import sm3_hex
 from ledger.domains.bidding import bid_commitment, bond_limit_cents, cents, money, report_hash
+from ledger.domains.demo_keys import DemoKeys
 from ledger.errors import InvalidInput, OperationFailed
 from ledger.model import SignedTransaction
 
-GOVERNANCE = "gz-gov-service-bureau"
 TENDERER = "gz-trading-center"
 BIDDERS = (
     "bidder-alpha",
@@ -111,29 +110,13 @@ class Tender:
     guaranteed: set[str] = field(default_factory=set)
 
 
-class _Run:
+class _Run(DemoKeys):
     def __init__(self, client: LedgerClient, home: Path, progress: Callable[[int], None]) -> None:
+        super().__init__(home, client.genesis().chain_id)
         self.client = client
-        self.keys = FileKeyStore(home / "keys")
-        self.chain_id = client.genesis().chain_id
         self.progress = progress
         self.done = 0
         self.offset_ms = 0  # node block time minus local clock, from the newest receipt
-        self._signers: dict[str, Signer] = {}
-
-    def signer(self, member: str) -> Signer:
-        if member not in self._signers:
-            self._signers[member] = self.keys.signer(member)
-        return self._signers[member]
-
-    def tx(self, member: str, tx_type: str, payload: dict[str, Any]) -> SignedTransaction:
-        return make_transaction(
-            self.signer(member),
-            chain_id=self.chain_id,
-            type=tx_type,
-            submitter=member,
-            payload=payload,
-        )
 
     def node_time(self) -> int:
         return time.time_ns() // 1_000_000 + self.offset_ms
@@ -175,16 +158,7 @@ class _Run:
 
     def ensure_members(self) -> None:
         registered = {m["id"] for m in self.client.members()}
-        existing = set(self.keys.names())
-        txs = []
-        for member, role in EXTRA_MEMBERS:
-            if member in registered:
-                continue
-            public = (
-                self.keys.public_key(member) if member in existing else self.keys.generate(member)
-            )
-            payload = {"id": member, "roles": [role], "public_key": public.hex}
-            txs.append(self.tx(GOVERNANCE, "member.register", payload))
+        txs = self.registrations(((m, [role]) for m, role in EXTRA_MEMBERS), registered)
         if txs:
             self.submit(txs)
         else:  # learn the node's block time from the newest block

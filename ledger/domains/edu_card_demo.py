@@ -20,9 +20,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from keys import FileKeyStore
 from ledger.client import LedgerClient, make_transaction
 from ledger.crypto import sm3_hex
+from ledger.domains.demo_keys import DemoKeys
 from ledger.domains.edu_card import (
     CardDraft,
     ms_to_iso,
@@ -30,10 +30,9 @@ from ledger.domains.edu_card import (
     qr_payload,
     renewed,
 )
-from ledger.errors import InvalidInput, KeystoreError
+from ledger.errors import InvalidInput
 from ledger.model import SignedTransaction
 
-GOV = "gz-gov-service-bureau"
 WALLET = "edu_card_wallet.json"
 
 # (member id, school name, code, grades taught)
@@ -135,32 +134,15 @@ def generate(client: LedgerClient, home: Path, count: int, progress: Callable[[i
     home = Path(home)
     chain_id = client.genesis().chain_id
     base_url = str(client.http.base_url).rstrip("/")
-    keystore = FileKeyStore(home / "keys")
+    keys = DemoKeys(home, chain_id)
     rng = random.Random(secrets.randbits(64))
     done = 0
 
     # 1. more schools, registered by governance
     known = {m["id"] for m in client.members()}
-    gov = keystore.signer(GOV)
-    registrations = []
-    for member, *_ in SCHOOLS:
-        if member in known:
-            continue
-        try:
-            public_key = keystore.generate(member)
-        except KeystoreError:  # a key left by an earlier run against another ledger
-            public_key = keystore.public_key(member)
-        registrations.append(
-            make_transaction(
-                gov,
-                chain_id=chain_id,
-                type="member.register",
-                submitter=GOV,
-                payload={"id": member, "roles": ["school"], "public_key": public_key.hex},
-            )
-        )
+    registrations = keys.registrations(((m, ["school"]) for m, *_ in SCHOOLS), known)
     done = _submit(client, registrations, done, progress)
-    signers = {member: keystore.signer(member) for member, *_ in SCHOOLS}
+    signers = {member: keys.signer(member) for member, *_ in SCHOOLS}
 
     # 2. the cards
     year = _school_year(time.time_ns() // 1_000_000)

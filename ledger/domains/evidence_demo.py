@@ -18,15 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from keys import FileKeyStore
-from ledger.client import LedgerClient, make_transaction
+from ledger.client import LedgerClient
 from ledger.crypto import Signer, sm3_hex
+from ledger.domains.demo_keys import DemoKeys
 from ledger.domains.evidence.proofs import deposit_payload, new_salt
-from ledger.errors import InvalidInput, LedgerError
+from ledger.errors import InvalidInput
 from ledger.model import SignedTransaction
 from ledger.request_auth import sign_request
 
-GOVERNANCE = "gz-gov-service-bureau"
 PLATFORM = "evidence-platform"
 COURT = "gz-internet-court"
 AUDITOR = "gz-audit-bureau"
@@ -214,33 +213,14 @@ def _commit_all(client: LedgerClient, txs: list[SignedTransaction]) -> None:
 
 
 def generate(client: LedgerClient, home: Path, count: int, progress: Callable[[int], None]) -> int:
-    keys = FileKeyStore(Path(home) / "keys")
-    chain_id = client.genesis().chain_id
+    keys = DemoKeys(home, client.genesis().chain_id)
     rng = random.Random(int.from_bytes(os.urandom(8), "big"))
     done = 0
-
-    def tx(member: str, tx_type: str, payload: dict[str, Any]) -> SignedTransaction:
-        return make_transaction(
-            keys.signer(member), chain_id=chain_id, type=tx_type, submitter=member, payload=payload
-        )
+    tx = keys.tx
 
     # 1. a notary office (depositor) and the intermediate court, if not members yet
     registered = {m["id"] for m in client.members()}
-    registrations = []
-    for member_id, roles in EXTRA_MEMBERS:
-        if member_id in registered:
-            continue
-        try:
-            public_key = keys.public_key(member_id)
-        except LedgerError:
-            public_key = keys.generate(member_id)
-        registrations.append(
-            tx(
-                GOVERNANCE,
-                "member.register",
-                {"id": member_id, "roles": list(roles), "public_key": public_key.hex},
-            )
-        )
+    registrations = keys.registrations(((m, list(r)) for m, r in EXTRA_MEMBERS), registered)
     if registrations:
         _commit_all(client, registrations)
         done += len(registrations)

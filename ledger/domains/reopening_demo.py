@@ -19,16 +19,15 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from keys import FileKeyStore
-from ledger.client import LedgerClient, make_transaction
-from ledger.crypto import Signer, sm3_hex
+from ledger.client import LedgerClient
+from ledger.crypto import sm3_hex
+from ledger.domains.demo_keys import DemoKeys
 from ledger.domains.reopening.codes import make_credit_code
 from ledger.domains.reopening.places import DISTRICTS, conventional_reviewer
 from ledger.domains.reopening.routing import RoutingConfig
-from ledger.errors import InvalidInput, KeystoreError, Unavailable
+from ledger.errors import InvalidInput, Unavailable
 from ledger.model import SignedTransaction
 
-GOVERNANCE = "gz-gov-service-bureau"
 ENTERPRISE_PREFIX = "gz-ent-"
 
 # district -> (weight, streets) — real streets (街道) and towns (镇) of each district
@@ -169,28 +168,12 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[i : i + size]
 
 
-class _Run:
+class _Run(DemoKeys):
     def __init__(self, client: LedgerClient, home: Path, progress: Callable[[int], None]) -> None:
+        super().__init__(home, client.genesis().chain_id)
         self.client = client
-        self.keys = FileKeyStore(home / "keys")
-        self.chain_id = client.genesis().chain_id
         self.progress = progress
         self.done = 0
-        self.signers: dict[str, Signer] = {}
-
-    def signer(self, member: str) -> Signer:
-        if member not in self.signers:
-            self.signers[member] = self.keys.signer(member)
-        return self.signers[member]
-
-    def tx(self, member: str, tx_type: str, payload: dict[str, Any]) -> SignedTransaction:
-        return make_transaction(
-            self.signer(member),
-            chain_id=self.chain_id,
-            type=tx_type,
-            submitter=member,
-            payload=payload,
-        )
 
     def run(self, txs: list[SignedTransaction], timeout: float = 120.0) -> None:
         """Submit in order and wait until every one is committed."""
@@ -222,24 +205,7 @@ class _Run:
                 time.sleep(0.1)
 
     def register(self, wanted: list[tuple[str, str]], existing: set[str]) -> None:
-        txs = []
-        for member, role in wanted:
-            if member in existing:
-                self.keys.signer(member)  # its key must be here to sign with
-                continue
-            try:
-                public = self.keys.public_key(member)  # left by an interrupted run
-            except KeystoreError:
-                public = self.keys.generate(member)
-            txs.append(
-                self.tx(
-                    GOVERNANCE,
-                    "member.register",
-                    {"id": member, "roles": [role], "public_key": public.hex},
-                )
-            )
-            existing.add(member)
-        self.run(txs)
+        self.run(self.registrations(((m, [role]) for m, role in wanted), existing))
 
 
 def _pick_district(rng: random.Random) -> str:
