@@ -82,5 +82,10 @@ test: lint typecheck pytest
 bench: $(VENV)/.test-installed
 	$(BIN)/python bench/bench.py
 
+# Four validators as processes on loopback: committed tx/s and commit latency (docs/performance.md)
+.PHONY: bench-cluster
+bench-cluster: $(VENV)/.test-installed
+	$(BIN)/python bench/cluster.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import portal, routes
+from api import audit_routes, portal, routes
 from api.runtime import NodeRuntime
 from ledger.domains import DOMAINS
 from ledger.errors import LedgerError, StorageError
@@ -102,6 +102,7 @@ def create_app(settings: Settings, runtime: NodeRuntime | None = None) -> FastAP
 
     app.include_router(routes.router)
     app.include_router(portal.router)
+    audit_routes.install(app)  # export and read-access log (issue 5)
     app.state.request_verifier = RequestVerifier()
     for domain in DOMAINS:
         router = domain.router(rt)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from fastapi import Request
+from starlette.routing import Route
 
 from ledger.node import Node
 from ledger.request_auth import RequestVerifier, require_roles
 from ledger.state import MemberRecord
 
-__all__ = ["authenticated", "node_of", "require_roles"]
+__all__ = ["ACCESS_READ", "authenticate_request", "authenticated", "node_of", "require_roles"]
+
+# The scope key under which an authenticated request leaves the read it makes; the access
+# log middleware (api/audit_routes.py) appends it when the response succeeds (status < 400).
+ACCESS_READ = "ledger.access_read"
 
 
 def node_of(request: Request) -> Node:
@@ -16,11 +21,25 @@ def node_of(request: Request) -> Node:
     return node
 
 
-async def authenticated(request: Request) -> MemberRecord:
-    """The member who signed this request (401 when unsigned or invalid)."""
+def authenticate_request(request: Request, body: bytes) -> MemberRecord:
+    """The member who signed this request (401 when unsigned or invalid); its read is noted
+    for the read-access log (docs/access.md)."""
     node = node_of(request)
     verifier: RequestVerifier = request.app.state.request_verifier
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
-    return verifier.verify(node.registry, headers, request.method, path, body, node.clock())
+    member = verifier.verify(node.registry, headers, request.method, path, body, node.clock())
+    route = request.scope.get("route")
+    template = route.path if isinstance(route, Route) else request.url.path
+    request.scope[ACCESS_READ] = {
+        "reader": member.id,
+        "key_id": member.key_id,
+        "action": f"{request.method} {template}",
+        "resource": path,
+    }
+    return member
+
+
+async def authenticated(request: Request) -> MemberRecord:
+    """The member who signed this request (401 when unsigned or invalid)."""
+    return authenticate_request(request, await request.body())

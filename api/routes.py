@@ -3,15 +3,19 @@ duplicate keys) before anything else sees them."""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Any, get_type_hints
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import create_model
 from sqlalchemy import text
 
 from api import schemas
 from ledger.canonical import parse_json
-from ledger.errors import MalformedData, TooLarge, Unavailable
+from ledger.cosign import Cosignature, check_cosignature
+from ledger.errors import MalformedData, NotFound, TooLarge, Unavailable
+from ledger.model import Header
 from ledger.node import Node
 
 router = APIRouter()
@@ -102,9 +106,95 @@ def checkpoint(request: Request) -> dict[str, Any]:
     node's view of consensus: height and round being decided, peers seen, the last commit's
     signers (informational; not part of what a verifier checks)."""
     runtime = request.app.state.runtime
-    body = _node(request).checkpoint()
+    node = _node(request)
+    body = node.checkpoint()
+    body.update(certifying_validators(node, body["header"]["height"]))
     body["consensus"] = runtime.engine.status if runtime.engine else {}
+    # witnesses' cosignatures, the newest of each (ledger/cosign.py; docs/witness.md)
+    body["cosignatures"] = [c.to_wire() for c in node.store.latest_cosignatures()]
     return body
+
+
+# --- checkpoint history and witness cosignatures (docs/witness.md) ----------------------
+
+
+@router.get("/v1/checkpoints", tags=["proofs"])
+def checkpoints(
+    request: Request,
+    from_height: int = Query(0, ge=0, le=MAX_INT64),
+    limit: int = Query(100, ge=1, le=MAX_INT64),
+) -> dict[str, Any]:
+    """The checkpoint of every block from ``from_height`` up, in ascending height, each
+    ``{"header", "commit"}`` as ``GET /v1/checkpoint`` shows it; at most ``limit`` (capped by
+    ``max_checkpoints_page``). ``next`` is the ``from_height`` of the next page, or null."""
+    node = _node(request)
+    rows = node.store.checkpoint_rows(from_height, min(limit, node.settings.max_checkpoints_page))
+    page = [{"header": parse_json(h), "commit": parse_json(c)} for h, c in rows]
+    last: int = page[-1]["header"]["height"] if page else node.tip.height
+    # one history for the page: a lower block's is the part below its height
+    history = node.validator_history(last)
+    for checkpoint in page:
+        height = checkpoint["header"]["height"]
+        checkpoint["validators"] = node.validators_for(height).to_wire()
+        checkpoint["validator_history"] = [e for e in history if e["header"]["height"] < height]
+    return {"checkpoints": page, "next": last + 1 if last < node.tip.height else None}
+
+
+def certifying_validators(node: Node, height: int) -> dict[str, Any]:
+    """The set certifying block ``height`` and the handovers from the genesis set to it, as
+    a receipt of that block carries them (spec section 6, steps 5 and 6)."""
+    return {
+        "validators": node.validators_for(height).to_wire(),
+        "validator_history": node.validator_history(height),
+    }
+
+
+def signing_identity(node: Node, public_key: str) -> tuple[str, list[dict[str, Any]]] | None:
+    """The validator id this node signs reports and access-log heads as, and the validator
+    history from genesis to the newest certifying set (one holding that id and key), so that
+    a verifier trusting only genesis can authenticate a validator added later; None when
+    the key is not that of a validator of a set in effect."""
+    tip = node.tip.height
+    history = node.validator_history(tip)
+    sets = [node.genesis.validators, *(e.validators for e in node.validators.handovers(tip))]
+    for validators in reversed(sets):
+        member = next((v for v in validators.validators if v.public_key == public_key), None)
+        if member is not None:
+            return member.id, history
+    return None
+
+
+def _header_at(node: Node, height: int) -> Header | None:
+    try:
+        header_bytes, _ = node.store.block_row(height)
+    except NotFound:
+        return None
+    return Header.from_wire(parse_json(header_bytes))
+
+
+# the body's schema in the API docs, from the one definition in ledger/cosign.py
+_COSIGNATURE_FIELDS: dict[str, Any] = {
+    name: (kind, ...) for name, kind in get_type_hints(Cosignature).items()
+}
+CosignatureDoc = create_model("Cosignature", **_COSIGNATURE_FIELDS)
+
+
+@router.post(
+    "/v1/checkpoint/cosignatures",
+    status_code=201,
+    tags=["proofs"],
+    openapi_extra=schemas.body(CosignatureDoc),
+)
+async def cosignature(request: Request) -> JSONResponse:
+    """A witness's cosignature of one of this node's checkpoints. Stored when the witness is
+    an active auditor signing with its current key, the signature verifies and the checkpoint
+    is this node's block at that height; a 4xx with a stable code otherwise."""
+    node = _node(request)
+    cosig = Cosignature.from_wire(await _body(request, node.settings.max_cosignature_bytes))
+    header = await asyncio.to_thread(_header_at, node, cosig.height)
+    check_cosignature(cosig, node.genesis.chain_id, node.registry, header)
+    await asyncio.to_thread(node.store.save_cosignature, cosig, node.clock())
+    return JSONResponse({"stored": cosig.to_wire()}, status_code=201)
 
 
 @router.get("/v1/blocks/{height}", tags=["blocks"])

@@ -108,18 +108,23 @@ class NodeRuntime:
         keystore = FileKeyStore(s.home / "keys", None if demo else passphrase)
         validator_id = s.validator or genesis.validators.validators[0].id
         validator = genesis.validators.get(validator_id)
-        if validator is None:
+        peers = p2p_addresses(config)
+        # a validator outside the genesis set (added by governance, now or later) needs a
+        # p2p address; it follows the chain and votes while a set includes it
+        if validator is None and validator_id not in peers:
             raise KeystoreError(f"{validator_id!r} is not a validator of this chain")
         signer = keystore.signer(validator_id)
-        if signer.public_key.hex != validator.public_key:
+        if validator is not None and signer.public_key.hex != validator.public_key:
             raise KeystoreError(f"key file of {validator_id} does not match genesis.json")
-        peers = p2p_addresses(config)
         bft = uses_bft(genesis, validator_id, peers)
         if bft and not s.db_url:
             store = Store(bft_database_url(s.home, validator_id))
         else:
             store = Store(s.database_url())
         node = Node(s, genesis, store)
+        known = node.validator_public_key(validator_id)
+        if known is not None and known != signer.public_key.hex:
+            raise KeystoreError(f"key file of {validator_id} is not its key on the chain")
         engine: ConsensusEngine
         if bft:
             listen = peers.get(validator_id)

@@ -104,6 +104,7 @@ class Row:
     ratio_label: str = ""
     target: str = ""
     met: bool | None = None
+    note: str = ""
 
 
 class Results:
@@ -120,6 +121,8 @@ class Results:
         target = ""
         if row.target:
             target = f"  target {row.target}: " + verdict(row.met)
+            if row.note:
+                target += f" ({row.note})"
         console.print(f"  {row.figure}: {fmt(row.value)} {row.unit}{base}{ratio}{target}")
         return row
 
@@ -990,8 +993,9 @@ def bench_ingest(
             top,
             ratio,
             " of ceiling",
-            f">= {INGEST_TARGET:.0%} of ceiling" + others.caveat(busy),
+            f">= {INGEST_TARGET:.0%} of ceiling",
             None if busy > OtherLoad.LIMIT else ratio >= INGEST_TARGET,
+            OtherLoad.caveat(busy) if busy > OtherLoad.LIMIT else "",
         )
     )
     results.add(
@@ -1042,6 +1046,21 @@ def bench_ingest(
                 cpu["node_workers"],
             )
         )
+    # What the CPU per transaction allows when every core is busy: whatever else runs on the
+    # machine, this says how far the ledger's own work is from the target.
+    bound = pool["cpu_bound_per_s"]
+    results.add(
+        Row(
+            "ingest",
+            f"CPU bound of ingest (pool): {cores} cores / CPU per tx",
+            bound,
+            "tx/s",
+            f"{cores}-core SM2 verify ceiling",
+            top,
+            bound / top,
+            " of ceiling",
+        )
+    )
     verify_us = (
         1e6 / results.details["micro"]["sm2_verify_per_s"] if "micro" in results.details else None
     )
@@ -1298,8 +1317,9 @@ def bench_proofs(
                 PROFILE_TARGET_MS,
                 p99 / PROFILE_TARGET_MS,
                 " of target",
-                f"p99 < {PROFILE_TARGET_MS} ms" + others.caveat(busy),
+                f"p99 < {PROFILE_TARGET_MS} ms",
                 None if busy > OtherLoad.LIMIT else p99 < PROFILE_TARGET_MS,
+                OtherLoad.caveat(busy) if busy > OtherLoad.LIMIT else "",
             )
         )
         results.add(
@@ -1388,9 +1408,7 @@ class OtherLoad:
 
     @staticmethod
     def caveat(share: float) -> str:
-        if share <= OtherLoad.LIMIT:
-            return ""
-        return f" (not judged: other processes took {share:.0%} of the cores)"
+        return f"other processes took {share:.0%} of the cores"
 
 
 @contextlib.contextmanager
@@ -1430,6 +1448,8 @@ def print_table(results: Results) -> None:
         target = ""
         if r.target:
             target = f"{r.target}: " + verdict(r.met, rich=True)
+            if r.note:
+                target += f" ({r.note})"
         table.add_row(r.section, r.figure, f"{fmt(r.value)} {r.unit}", baseline, ratio, target)
     console.print(table)
 

@@ -59,7 +59,7 @@ from consensus.tendermint import (
     sm2_verify,
 )
 from consensus.tendermint.messages import MAX_VOTE_BYTES
-from consensus.value import ProposedBlock, decoder, value_id
+from consensus.value import ProposedBlock, decoder, same_json, value_id
 from ledger.block import BuiltBlock
 from ledger.canonical import parse_json
 from ledger.crypto import Signer
@@ -79,6 +79,9 @@ SYNC_AFTER_S = 2.0
 BOOT_LISTEN_S = 3.0
 MEMPOOL_ON_LINK = 20_000  # pending transactions offered to a peer when its link comes up
 LARGE_FRAME = 256 * 1024
+KNOWN_TXS = 50_000  # admitted transactions kept by signature, for decoding proposals
+TX_IN_FRAMES = 256  # gossip batches waiting for admission (a burst from three peers) ...
+TX_IN_BYTES = 64 * 1024 * 1024  # ... and their bytes
 
 
 def wall_clock_ms() -> int:
@@ -118,6 +121,9 @@ class BftApplication(Application, Protocol):
 
     on_admitted: Callable[[list[SignedTransaction]], None]
 
+    @property
+    def mempool(self) -> Mapping[str, SignedTransaction]: ...
+
     def reap(self, max_txs: int, max_bytes: int | None = None) -> list[SignedTransaction]: ...
 
     async def verify_block_signatures(self, txs: Sequence[SignedTransaction]) -> str | None: ...
@@ -125,6 +131,10 @@ class BftApplication(Application, Protocol):
     async def submit(self, values: Sequence[Any], *, gossip: bool = True) -> Any: ...
 
     def block(self, height: int) -> dict[str, Any]: ...
+
+    def validator_public_key(self, validator_id: str) -> str | None:
+        """The key of a validator of any epoch: removed and pending validators keep their
+        links, follow the chain by catch-up and vote again once a set includes them."""
 
 
 @dataclass(frozen=True)
@@ -279,7 +289,10 @@ class BftEngine(ConsensusEngine):
         self.config = cfg = config or BftConfig()
         self.clock = clock
         self.chain_id = app.genesis.chain_id
-        self._decode_value = decoder(cfg.max_block_txs)
+        # transactions admitted here (from clients or gossip), by signature: a proposal's
+        # copies of them decode to these objects, their ids and leaf hashes already known
+        self._known: dict[str, SignedTransaction] = {}
+        self._decode_value = decoder(cfg.max_block_txs, self._known.get)
         self._verifier = CachedVerifier()
         self.machine: TendermintMachine[ProposedBlock] = TendermintMachine(
             chain_id=self.chain_id,
@@ -349,7 +362,8 @@ class BftEngine(ConsensusEngine):
         # transaction gossip
         self._tx_out: list[SignedTransaction] = []
         self._tx_flush: asyncio.TimerHandle | None = None
-        self._tx_in: asyncio.Queue[tuple[str, bytes, int]] = asyncio.Queue(16)
+        self._tx_in: asyncio.Queue[tuple[str, bytes, int]] = asyncio.Queue(TX_IN_FRAMES)
+        self._tx_in_bytes = 0
         self._tx_received = 0  # gossip batches queued, numbered in arrival order
         self._tx_admitted = 0  # the last one admitted (FIFO)
         self._tx_event = asyncio.Event()
@@ -417,8 +431,7 @@ class BftEngine(ConsensusEngine):
     # -- helpers --------------------------------------------------------------------------
 
     def _peer_key(self, peer_id: str) -> str | None:
-        member = self.app.validators_for(self.app.tip.height + 1).get(peer_id)
-        return None if member is None else member.public_key
+        return self.app.validator_public_key(peer_id)
 
     def _priorities_for(self, height: int) -> ProposerPriorities:
         """Proposer priorities of ``height``, replayed from height 1 (cached forward)."""
@@ -537,6 +550,8 @@ class BftEngine(ConsensusEngine):
             self.invalid += 1
             metrics.INVALID_BLOCKS.inc()
             log.warning("proposed block %s is invalid: %s", block.block_hash[:12], verdict.reason)
+        if verdict.ok:
+            self._remember(block.transactions)  # every signature verified
         if verdict.ok or verdict.reason != "the tip moved during validation":
             self._put_verdict(tip_hash, block.block_hash, verdict)
         for proposal in self._validating.pop(block.block_hash, []):
@@ -697,6 +712,12 @@ class BftEngine(ConsensusEngine):
         return body
 
     def _broadcast(self, message: Message[ProposedBlock]) -> None:
+        if isinstance(message, Proposal) and self._tx_flush is not None:
+            # the block may hold transactions admitted since the last gossip flush: send
+            # them first (same links, in order), so that peers admit them from gossip
+            # before the proposal and verify each only once
+            self._tx_flush.cancel()
+            self._flush_txs()
         if self.config.byzantine == "equivocate":
             self._equivocate(message)
             return
@@ -947,7 +968,6 @@ class BftEngine(ConsensusEngine):
 
     async def _apply_fetched(self, value: Any, peer: str) -> bool:
         """Verify a block from a peer (certificate, then re-execution) and store it."""
-        cfg = self.config
         if not isinstance(value, dict) or set(value) != {"header", "commit", "transactions"}:
             raise MalformedData("block: expected {header, commit, transactions}")
         header = Header.from_wire(value["header"], "block.header")
@@ -956,9 +976,7 @@ class BftEngine(ConsensusEngine):
             return header.height <= tip.height
         commit = CommitCertificate.from_wire(value["commit"], "block.commit")
         block = await asyncio.to_thread(
-            ProposedBlock.from_wire,
-            {"header": value["header"], "transactions": value["transactions"]},
-            cfg.max_block_txs,
+            self._decode_value, {"header": value["header"], "transactions": value["transactions"]}
         )
         try:
             verify_commit(commit, header, self.app.validators_for(header.height), step="catch-up")
@@ -1069,9 +1087,13 @@ class BftEngine(ConsensusEngine):
         if channel is Channel.CONSENSUS:
             await self._on_consensus(body)
         elif channel is Channel.TXS:
+            if self._tx_in_bytes + len(body) > TX_IN_BYTES:
+                metrics.DROPPED.labels("tx_batch").inc()
+                return
             try:
                 self._tx_in.put_nowait((peer, body, self._tx_received + 1))
                 self._tx_received += 1
+                self._tx_in_bytes += len(body)
             except asyncio.QueueFull:
                 metrics.DROPPED.labels("tx_batch").inc()
         elif channel is Channel.BLOCK:
@@ -1099,6 +1121,7 @@ class BftEngine(ConsensusEngine):
         # dropped before its block is decoded
         if len(body) > max_bytes:
             raise TooLarge(f"consensus message of {len(body)} bytes is over the limit")
+        upto = self._tx_received
         self._decoding += 1
         try:
             value = await asyncio.to_thread(parse_json, body)
@@ -1114,6 +1137,9 @@ class BftEngine(ConsensusEngine):
             )
             if self._holds(key):
                 return
+            # the proposer gossiped its transactions before this frame: once they are
+            # admitted here, the block's copies of them decode to the admitted objects
+            await self._gossip_admitted(upto)
             message = await asyncio.to_thread(message_from_wire, value, self._decode_value)
             self._dispatch(message)
         finally:
@@ -1216,9 +1242,22 @@ class BftEngine(ConsensusEngine):
 
     # -- transaction gossip ---------------------------------------------------------------
 
+    def _remember(self, txs: Sequence[SignedTransaction]) -> None:
+        known = self._known
+        for tx in txs:
+            known[tx.signature] = tx
+        for _ in range(len(known) - KNOWN_TXS):
+            del known[next(iter(known))]
+
+    def _holds_tx(self, item: Any) -> bool:
+        signature = item.get("signature") if isinstance(item, dict) else None
+        held = self._known.get(signature) if isinstance(signature, str) else None
+        return held is not None and same_json(item, held.to_wire())
+
     def _on_admitted(self, txs: list[SignedTransaction]) -> None:
         if not self.p2p.peers:
             return
+        self._remember(txs)
         self._tx_out.extend(txs)
         if self._tx_flush is None:
             self._tx_flush = asyncio.get_running_loop().call_later(0.01, self._flush_txs)
@@ -1254,6 +1293,7 @@ class BftEngine(ConsensusEngine):
     async def _tx_loop(self) -> None:
         while True:
             peer, body, seq = await self._tx_in.get()
+            self._tx_in_bytes -= len(body)
             try:
                 value = (
                     await asyncio.to_thread(parse_json, body)
@@ -1267,7 +1307,14 @@ class BftEngine(ConsensusEngine):
                     or len(value["transactions"]) > self.config.max_gossip_txs
                 ):
                     raise MalformedData("txs: expected {transactions: [...]} within the limit")
-                await self.app.submit(value["transactions"], gossip=False)
+                # a transaction held here already (admitted, or verified in a proposal that
+                # a slow gossip batch trails) is not verified again
+                fresh = [item for item in value["transactions"] if not self._holds_tx(item)]
+                if not fresh:
+                    continue
+                result = await self.app.submit(fresh, gossip=False)
+                mempool = self.app.mempool
+                self._remember([mempool[i] for i in result.accepted if i in mempool])
             except LedgerError as exc:
                 log.info("gossiped transactions from %s: %s", peer, exc.message)
             except Exception:

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from consensus.engine import Application, ConsensusEngine
 from keys import Signer
 from ledger.block import BuiltBlock
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, OperationFailed
 from ledger.model import CommitCertificate, CommitSignature, SignedTransaction, commit_vote
+from ledger.validators import certifies_alone
 
 log = logging.getLogger("ledger.consensus")
 
@@ -68,10 +69,24 @@ class SingleValidatorEngine(ConsensusEngine):
             height, 0, block_hash, (CommitSignature(self.validator_id, signature),)
         )
 
+    def check_power(self, height: int) -> None:
+        """A set change may leave this validator without more than 2/3 of the power: then
+        one signature is no certificate, and the chain needs the BFT engine."""
+        validators = self.app.validators_for(height)
+        if not certifies_alone(validators, self.validator_id):
+            me = validators.get(self.validator_id)
+            raise OperationFailed(
+                f"validator {self.validator_id} alone cannot certify height {height}: its "
+                f"power is {0 if me is None else me.power} of {validators.total_power}; "
+                "run the validators of the new set with the BFT engine",
+                code="needs_bft",
+            )
+
     def produce_block(self, txs: list[SignedTransaction]) -> BuiltBlock:
         """Build, certify and store one block (runs in a worker thread)."""
         built = self.app.build(txs, self.clock(), self.validator_id)
         h = built.header
+        self.check_power(h.height)
         certificate = self.certify(h.height, h.block_hash, h.chain_id)
         self.app.commit(built, certificate)
         return built

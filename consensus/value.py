@@ -5,6 +5,11 @@ sender's word); the header's ``tx_root`` binds the transactions, and ``valid`` (
 re-builds the block from them through ``ledger.block.build_block`` and requires the same
 header. The wire form is ``{"header": {...}, "transactions": [signed transaction, ...]}``
 with exact keys and a bounded number of transactions.
+
+Decoding a transaction costs its canonical form and SM3 hashes (``tx_id``, ``leaf_hash``);
+a validator already holds most of a proposal's transactions (admitted from gossip), so
+``known`` (by signature) offers those objects: one is used only when its wire form equals
+the value received, types included, so the block decoded is the same either way.
 """
 
 from __future__ import annotations
@@ -15,6 +20,31 @@ from typing import Any
 
 from ledger.errors import MalformedData, TooLarge
 from ledger.model import Header, SignedTransaction
+
+Known = Callable[[str], SignedTransaction | None]
+"""A transaction this validator already decoded, by its signature (or None)."""
+
+
+def same_json(a: Any, b: Any) -> bool:
+    """Equal JSON values, types included (``==`` alone has 1 == True)."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(same_json(v, b[k]) for k, v in a.items())
+    if type(a) is list:
+        return len(a) == len(b) and all(map(same_json, a, b))
+    return bool(a == b)
+
+
+def _decode_tx(item: Any, where: str, known: Known | None) -> SignedTransaction:
+    if known is not None and isinstance(item, dict):
+        signature = item.get("signature")
+        held = known(signature) if isinstance(signature, str) else None
+        if held is not None and same_json(item, held.to_wire()):
+            return held
+    tx = SignedTransaction.from_wire(item, where)
+    _ = tx.tx_id, tx.leaf_hash  # computed here, in the decoding thread
+    return tx
 
 
 @dataclass(frozen=True)
@@ -37,7 +67,9 @@ class ProposedBlock:
         }
 
     @classmethod
-    def from_wire(cls, value: Any, max_txs: int, where: str = "value") -> ProposedBlock:
+    def from_wire(
+        cls, value: Any, max_txs: int, where: str = "value", known: Known | None = None
+    ) -> ProposedBlock:
         if not isinstance(value, dict) or set(value) != {"header", "transactions"}:
             raise MalformedData(f"{where}: expected {{header, transactions}}")
         items = value["transactions"]
@@ -49,11 +81,8 @@ class ProposedBlock:
         if header.tx_count != len(items):
             raise MalformedData(f"{where}: header.tx_count is not the number of transactions")
         txs = tuple(
-            SignedTransaction.from_wire(item, f"{where}.transactions[{i}]")
-            for i, item in enumerate(items)
+            _decode_tx(item, f"{where}.transactions[{i}]", known) for i, item in enumerate(items)
         )
-        for tx in txs:
-            _ = tx.tx_id, tx.leaf_hash  # computed here, in the decoding thread
         return cls(header, txs)
 
 
@@ -61,9 +90,9 @@ def value_id(block: ProposedBlock) -> str:
     return block.header.block_hash
 
 
-def decoder(max_txs: int) -> Callable[[Any], ProposedBlock]:
+def decoder(max_txs: int, known: Known | None = None) -> Callable[[Any], ProposedBlock]:
     def decode(value: Any) -> ProposedBlock:
-        return ProposedBlock.from_wire(value, max_txs)
+        return ProposedBlock.from_wire(value, max_txs, known=known)
 
     return decode
 

@@ -7,7 +7,12 @@ out. Everything else is internal to the node.
 from ledger.client import LedgerClient, make_transaction
 from ledger.errors import LedgerError, VerificationError
 from ledger.model import Genesis, SignedTransaction
-from ledger.verify import verify_checkpoint, verify_log_consistency, verify_receipt
+from ledger.verify import (
+    verify_checkpoint,
+    verify_checkpoint_from_genesis,
+    verify_log_consistency,
+    verify_receipt,
+)
 
 __all__ = [
     "Genesis",
@@ -17,6 +22,7 @@ __all__ = [
     "VerificationError",
     "make_transaction",
     "verify_checkpoint",
+    "verify_checkpoint_from_genesis",
     "verify_log_consistency",
     "verify_receipt",
 ]

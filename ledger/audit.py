@@ -13,6 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ledger.access_log import AccessLogError, verify_chain
 from ledger.canonical import canonical, parse_json
 from ledger.crypto import PublicKey
 from ledger.domains import StateStore
@@ -22,6 +23,7 @@ from ledger.merkle import SM3, CompactRange, MemoryTree, Node
 from ledger.model import CommitCertificate, Genesis, Header, SignedTransaction
 from ledger.rules import check_state, execute_domain
 from ledger.state import MemberRegistry
+from ledger.validators import ValidatorSchedule, is_validator_type
 from ledger.verify import verify_commit
 
 
@@ -79,6 +81,7 @@ class Auditor:
         self.workers = workers
         self.progress = progress
         self.registry = MemberRegistry()
+        self.schedule = ValidatorSchedule(genesis.validators)
         self.domain_state = StateStore()
         self.log = CompactRange(SM3)
         self.prev: Header | None = None
@@ -163,7 +166,7 @@ class Auditor:
                     f"> {self.prev.timestamp}",
                     header.timestamp,
                 )
-            validators = self.genesis.validators
+            validators = self.schedule.at(block.height)
             if header.validators_hash != validators.hash:
                 self.fail(
                     f"{where} header.validators_hash",
@@ -178,20 +181,23 @@ class Auditor:
                     exc.step, exc.message, expected=exc.expected, found=exc.found
                 ) from None
             self._check_signatures(where, txs)
-        if header.next_validators_hash != header.validators_hash:
+        # the handover: the set the chain's own validator transactions give for the next height
+        next_validators = self.schedule.at(block.height + 1)
+        if header.next_validators_hash != next_validators.hash:
             self.fail(
                 f"{where} header.next_validators_hash",
-                "validator set changes are not part of this build",
-                header.validators_hash,
+                "not the validator set of the next height",
+                next_validators.hash,
                 header.next_validators_hash,
             )
+        changes = self.schedule.begin_block()
         tree = MemoryTree(SM3)
         view = self.domain_state.overlay()
         self.new_log_nodes: list[tuple[Node, bytes]] = []
         for i, tx in enumerate(txs):
             if block.height > 0:
                 try:
-                    check_state(tx, self.registry)
+                    check_state(tx, self.registry, changes)
                     execute_domain(
                         tx,
                         self.registry,
@@ -207,9 +213,12 @@ class Auditor:
                     )
             if tx.envelope.type.startswith("member."):
                 self.registry.apply(tx.envelope, block.height)
+            elif is_validator_type(tx.envelope.type):
+                changes.apply(tx.envelope)
             tree.append(tx.leaf_hash)
             self.new_log_nodes.extend(self.log.append(tx.leaf_hash))
         view.commit()
+        self.schedule.record(block.height, changes)
         self._compare(where, "tx_count", len(txs), header.tx_count)
         self._compare(where, "tx_root", tree.root().hex(), header.tx_root)
         self._compare(where, "log_size", self.log.size, header.log_size)
@@ -434,6 +443,12 @@ class StoreAuditor(Auditor):
                         _record(mine.get(key)),
                         _record(theirs.get(key)),
                     )
+        # --- the read-access log's hash chain (issue 5; ledger/access_log.py) ---
+        try:
+            verify_chain(self.store.access_log_all())
+        except AccessLogError as exc:
+            self.fail(exc.step, exc.reason, exc.expected, exc.found)
+        # --- end of access log check ---
         return report
 
 

@@ -17,6 +17,7 @@ from ledger.merkle import SM3, CompactRange, MemoryTree, Node
 from ledger.model import CommitCertificate, Header, SignedTransaction, ValidatorSet
 from ledger.rules import check_state, check_timestamp, execute_domain
 from ledger.state import MemberRegistry
+from ledger.validators import ValidatorSchedule, is_validator_type
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class BuiltBlock:
     log: CompactRange
     domain_view: Overlay
     member_changes: set[str] = field(default_factory=set)
+    # the schedule after this block's validator set changes (None: built without one)
+    schedule: ValidatorSchedule | None = None
 
 
 def upper_nodes(nodes: Iterable[tuple[Node, bytes]]) -> list[tuple[Node, bytes]]:
@@ -61,8 +64,12 @@ def build_block(
     proposer: str,
     validators: ValidatorSet,
     next_validators: ValidatorSet,
+    schedule: ValidatorSchedule | None = None,
 ) -> BuiltBlock:
+    """With ``schedule``, validator set changes are checked and recorded in a copy of it
+    (``BuiltBlock.schedule``); without one they are refused."""
     height = prev.height + 1
+    changes = None if schedule is None else schedule.begin_block()
     timestamp = next_timestamp(prev, now_ms)
     state = registry.copy()
     view = (domain_state or StateStore()).overlay()
@@ -75,7 +82,7 @@ def build_block(
     for tx in candidates:
         try:
             check_timestamp(tx, now_ms, tolerance_ms)
-            check_state(tx, state)
+            check_state(tx, state, changes)
             execute_domain(tx, state, view, height=height, time_ms=timestamp, params=params)
         except LedgerError as exc:
             rejected.append((tx, exc))
@@ -83,6 +90,8 @@ def build_block(
         if tx.envelope.type.startswith("member."):
             state.apply(tx.envelope, height)
             changed.add(str(tx.envelope.payload["id"]))
+        elif changes is not None and is_validator_type(tx.envelope.type):
+            changes.apply(tx.envelope)
         accepted.append(tx)
         tree.append(tx.leaf_hash)
         new_log_nodes.extend(log_after.append(tx.leaf_hash))
@@ -99,6 +108,10 @@ def build_block(
         next_validators_hash=next_validators.hash,
         proposer=proposer,
     )
+    after: ValidatorSchedule | None = None
+    if schedule is not None and changes is not None:
+        after = schedule.copy()
+        after.record(height, changes)
     return BuiltBlock(
         header=header,
         transactions=accepted,
@@ -109,4 +122,5 @@ def build_block(
         log=log_after,
         domain_view=view,
         member_changes=changed,
+        schedule=after,
     )

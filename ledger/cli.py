@@ -14,8 +14,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from keys import FileKeyStore, passphrase_from_env
+from ledger import audit_cli
 from ledger.canonical import parse_json
 from ledger.errors import LedgerError, VerificationError
+from ledger.witness import check_evidence_command, witness_command
 
 app = typer.Typer(
     help="Permissioned ledger for government records (SM2/SM3).",
@@ -532,8 +534,9 @@ def report_verify(
     genesis: Annotated[Path, typer.Option(help="the trusted genesis.json")],
 ) -> None:
     """Check a verification report offline: the node's SM2 signature over its content, that the
-    signer is a validator of the genesis, the embedded receipt, the file's Merkle path and the
-    printed transaction id. Exit 0 when it holds."""
+    signer is a validator of the chain (reached from the genesis through the report's validator
+    history), the embedded receipt, the file's Merkle path and the printed transaction id.
+    Exit 0 when it holds."""
     from ledger.consortium import load_genesis
     from ledger.report import verify_report_pdf
 
@@ -562,6 +565,16 @@ def report_verify(
         return
     err.print("[bold red]invalid[/]: the report does not verify")
     raise typer.Exit(1)
+
+
+# the auditor witness (ledger/witness.py, docs/witness.md)
+app.command("witness")(witness_command)
+app.command("witness-check-evidence")(check_evidence_command)
+
+
+# --- auditor tools (issue 5): the commands live in ledger/audit_cli.py ---
+app.command("export")(audit_cli.export)
+app.command("access-log")(audit_cli.access_log)
 
 
 def main() -> None:

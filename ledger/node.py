@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import gc
+import itertools
 import logging
 import os
 import signal
@@ -28,6 +30,7 @@ from ledger.block import Block, BuiltBlock, build_block
 from ledger.canonical import parse_json
 from ledger.crypto import key_id
 from ledger.domains import REGISTRY, StateStore
+from ledger.domains.state import PendingState
 from ledger.errors import (
     InvalidInput,
     LedgerError,
@@ -43,7 +46,8 @@ from ledger.policy import MEMBERSHIP_TYPES
 from ledger.rules import check_not_seen, check_state, check_timestamp, execute_domain
 from ledger.settings import Settings
 from ledger.state import MemberRegistry
-from ledger.store import Store
+from ledger.store import Store, StoredTx
+from ledger.validators import VALIDATOR_TYPES, ValidatorSchedule, history_entry
 
 log = logging.getLogger("ledger.node")
 
@@ -64,6 +68,28 @@ def worker_init() -> None:
         libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
         if os.getppid() == 1:  # the node died before the call above
             os._exit(1)
+
+
+# --- garbage collection while serving (docs/performance.md: ingest) ---
+GC_THRESHOLDS = (50_000, 20, 10)
+
+
+def tune_gc_for_serving() -> None:
+    """Keep the cyclic garbage collector off what lives as long as the process.
+
+    Under ingest the default thresholds (700, 10, 10) ran a young collection every few
+    hundred allocations and full collections over the whole heap (modules, the replayed
+    domain state, the mempool): a third of the main process's CPU in the ingest benchmark.
+    What is alive when serving starts moves to the permanent generation (``gc.freeze``:
+    before the verification workers fork, it also keeps their copy-on-write pages shared)
+    and young collections run less often. Reference counting still frees everything that
+    is not in a cycle at once."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
+# --- end of garbage collection ---
 
 
 @dataclass(frozen=True)
@@ -101,10 +127,20 @@ class Node:
                 f"block of genesis.json ({expected.block_hash}); run `ledger audit`"
             )
         self.registry = store.load_registry()
+        # --- validator set changes (ledger/validators.py) ---
+        self.validators = ValidatorSchedule.replay(
+            genesis.validators,
+            (
+                (tx.envelope, height)
+                for tx, height, _ in store.domain_transactions(list(VALIDATOR_TYPES))
+            ),
+        )
+        # --- end validator set changes ---
         self.log = store.log_range(self._tip.log_size)
         self.domain_state = StateStore()
         self._replay_domains()
-        self.pending_view = self.domain_state.overlay()
+        self.pending = PendingState(self.domain_state)
+        self._stored: tuple[Header, CommitCertificate] | None = None
         self.mempool: OrderedDict[str, SignedTransaction] = OrderedDict()
         self.rejected: OrderedDict[str, Refusal] = OrderedDict()
         self._recent_commits: deque[tuple[int, frozenset[str]]] = deque(maxlen=64)
@@ -119,6 +155,7 @@ class Node:
     # --- lifecycle ----------------------------------------------------------------------
 
     def start_workers(self) -> None:
+        tune_gc_for_serving()
         if self.settings.verify_workers > 0 and self._pool is None:
             self._pool = ProcessPoolExecutor(self.settings.verify_workers, initializer=worker_init)
             for f in [
@@ -143,7 +180,16 @@ class Node:
         return self._tip_commit
 
     def validators_for(self, height: int) -> ValidatorSet:
-        return self.genesis.validators
+        return self.validators.at(height)
+
+    def validator_public_key(self, validator_id: str) -> str | None:
+        """The key of a validator of any epoch (past, current or pending), else of a
+        registered member with the role validator (a set may include it later)."""
+        known = self.validators.public_key(validator_id)
+        member = self.registry.members.get(validator_id)
+        if known is None and member is not None and member.active:
+            known = member.public_key if "validator" in member.roles else None
+        return known
 
     def pending_count(self) -> int:
         return len(self.mempool)
@@ -166,7 +212,7 @@ class Node:
 
         Deterministic: a BFT validator re-builds a proposed block by calling this with the
         proposer's transactions, timestamp and id, and compares the headers."""
-        vs = self.validators_for(self._tip.height + 1)
+        height = self._tip.height + 1
         return build_block(
             prev=self._tip,
             log=self.log,
@@ -177,8 +223,9 @@ class Node:
             now_ms=now_ms,
             tolerance_ms=self.settings.timestamp_tolerance_ms,
             proposer=proposer,
-            validators=vs,
-            next_validators=vs,
+            validators=self.validators.at(height),
+            next_validators=self.validators.at(height + 1),
+            schedule=self.validators,
         )
 
     def commit(self, built: BuiltBlock, certificate: CommitCertificate) -> None:
@@ -192,17 +239,23 @@ class Node:
             built.registry,
             built.member_changes,
         )
+        self._stored = (built.header, certificate)  # the new tip, without reading it back
         metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
 
     def committed(self, built: BuiltBlock) -> None:
         header = built.header
-        tip = self.store.tip()
+        tip = self._stored
+        if tip is None or tip[0] is not header:
+            tip = self.store.tip()
         assert tip is not None and tip[0].block_hash == header.block_hash
         self._tip, self._tip_commit = tip
         self.registry = built.registry
         self.log = built.log
+        if built.schedule is not None:
+            self.validators = built.schedule
         built.domain_view.commit()
         ids = frozenset(tx.tx_id for tx in built.transactions)
+        took_prefix = self._took_prefix(built)
         self._generation += 1
         self._recent_commits.append((self._generation, ids))
         for tx_id in ids:
@@ -210,7 +263,10 @@ class Node:
         for tx, exc in built.rejected:
             self.mempool.pop(tx.tx_id, None)
             self._remember_rejection(Refusal.of(exc, tx.tx_id))
-        self._recheck_mempool()
+        if took_prefix:
+            self._rebase_pending(built)
+        else:
+            self._recheck_mempool()
         metrics.BLOCKS.inc()
         metrics.COMMITTED.inc(len(ids))
         metrics.HEIGHT.set(header.height)
@@ -225,10 +281,19 @@ class Node:
 
         Membership transactions are replayed alongside, so each domain transaction runs
         against the membership as it stood at its height."""
+        collecting = gc.isenabled()
+        gc.disable()  # the state only grows here; reference counting frees the rest
+        try:
+            self._replay_domains_from_store()
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _replay_domains_from_store(self) -> None:
         registry = MemberRegistry.from_genesis(self.genesis)
         view = self.domain_state.overlay()
         types = [*REGISTRY.type_roles(), *MEMBERSHIP_TYPES]
-        for tx, height, block_time in self.store.domain_transactions(types):
+        for tx, height, block_time in self.store.domain_transactions(types, scan=True):
             if height == 0:
                 continue
             if tx.envelope.type in MEMBERSHIP_TYPES:
@@ -250,25 +315,48 @@ class Node:
                 ) from exc
         view.commit()
 
+    # --- pending state: rebase or re-check (docs/performance.md: ingest) ---
+
+    def _took_prefix(self, built: BuiltBlock) -> bool:
+        """The block holds the first transactions of the mempool, in its order, all of them
+        accepted, and changed no membership: the pending state needs no re-check. Called
+        before the block's transactions leave the mempool."""
+        n = len(built.transactions)
+        if built.rejected or built.member_changes or len(self.mempool) < n:
+            return False
+        head = itertools.islice(self.mempool, n)
+        return all(a == tx.tx_id for a, tx in zip(head, built.transactions, strict=True))
+
+    def _rebase_pending(self, built: BuiltBlock) -> None:
+        if self.mempool:
+            self.pending.drop(tx.tx_id for tx in built.transactions)
+        else:
+            self.pending = PendingState(self.domain_state)
+
+    def _execute_pending(self, tx: SignedTransaction, now: int) -> None:
+        """Run a domain transaction over the pending state (no-op for other types)."""
+        if not REGISTRY.handles(tx.envelope.type):
+            return
+        height, params = self._tip.height + 1, self.genesis.params
+        self.pending.apply(
+            tx.tx_id,
+            lambda view: execute_domain(
+                tx, self.registry, view, height=height, time_ms=now, params=params
+            ),
+        )
+
     def _recheck_mempool(self) -> None:
         """Re-run pending domain transactions over the new state; drop those that fail."""
-        self.pending_view = self.domain_state.overlay()
-        height, now = self._tip.height + 1, self.clock()
+        self.pending = PendingState(self.domain_state)
+        now = self.clock()
         for tx in list(self.mempool.values()):
-            if not REGISTRY.handles(tx.envelope.type):
-                continue
             try:
-                execute_domain(
-                    tx,
-                    self.registry,
-                    self.pending_view,
-                    height=height,
-                    time_ms=now,
-                    params=self.genesis.params,
-                )
+                self._execute_pending(tx, now)
             except LedgerError as exc:
                 del self.mempool[tx.tx_id]
                 self._remember_rejection(Refusal.of(exc, tx.tx_id))
+
+    # --- end of pending state ---
 
     # --- admission ----------------------------------------------------------------------
 
@@ -367,6 +455,7 @@ class Node:
             if gen > generation:
                 in_store |= committed & set(ids)
         now = self.clock()
+        validator_changes = self.validators.begin_block()
         accepted: list[str] = []
         rejected: list[tuple[int, Refusal]] = []
         for i, p in enumerate(prepared):
@@ -377,16 +466,9 @@ class Node:
             try:
                 check_not_seen(p, in_store)
                 check_not_seen(p, self.mempool)
-                check_state(p, self.registry)
+                check_state(p, self.registry, validator_changes)
                 check_timestamp(p, now, self.settings.timestamp_tolerance_ms)
-                execute_domain(
-                    p,
-                    self.registry,
-                    self.pending_view,
-                    height=self._tip.height + 1,
-                    time_ms=now,
-                    params=self.genesis.params,
-                )
+                self._execute_pending(p, now)
             except LedgerError as exc:
                 refusal = Refusal.of(exc, p.tx_id)
                 rejected.append((i, refusal))
@@ -433,23 +515,35 @@ class Node:
                 f"transaction {tx_id} is {state}; no receipt until it is committed",
                 code="receipt_not_found",
             )
+        return self.receipt_of(stored)
+
+    # --- receipt builder, shared with ledger/export.py (issue 5) -------------------------
+
+    def receipt_of(
+        self,
+        stored: StoredTx,
+        block_row: tuple[bytes, bytes] | None = None,
+        public_key: str | None = None,
+    ) -> dict[str, Any]:
+        """The receipt of a stored transaction; ``block_row`` and ``public_key`` when the
+        caller already read them (an export builds many receipts of the same blocks)."""
         if stored.height == 0:
             raise NotFound(
                 "transactions of the genesis block are proven by genesis.json itself",
                 code="genesis_transaction",
             )
-        header_bytes, commit_bytes = self.store.block_row(stored.height)
+        header_bytes, commit_bytes = block_row or self.store.block_row(stored.height)
         header = parse_json(header_bytes)
         ranges = inclusion_ranges(stored.idx, header["tx_count"])
         nodes = self.store.block_nodes(stored.height, nodes_for(ranges))
         proof = proof_from_nodes(SM3, ranges, nodes)
-        public_key = self.store.public_key(stored.key_id)
+        public_key = public_key or self.store.public_key(stored.key_id)
         if public_key is None:
             raise StorageError(f"no stored public key for key_id {stored.key_id}")
         return {
             "version": 1,
             "chain_id": self.genesis.chain_id,
-            "tx_id": tx_id,
+            "tx_id": stored.tx_id,
             "transaction": parse_json(stored.leaf),
             "submitter_public_key": public_key,
             "index": stored.idx,
@@ -457,8 +551,21 @@ class Node:
             "header": header,
             "commit": parse_json(commit_bytes),
             "validators": self.validators_for(stored.height).to_wire(),
-            "validator_history": [],
+            "validator_history": self.validator_history(stored.height),
         }
+
+    # --- end of receipt builder ----------------------------------------------------------
+
+    def validator_history(self, height: int) -> list[dict[str, Any]]:
+        """Spec section 6: for each set change up to ``height``, the outgoing set's last
+        header with its certificate, and the incoming set."""
+        entries = []
+        for epoch in self.validators.handovers(height):
+            header_bytes, commit_bytes = self.store.block_row(epoch.height - 1)
+            entries.append(
+                history_entry(parse_json(header_bytes), parse_json(commit_bytes), epoch.validators)
+            )
+        return entries
 
     def checkpoint(self) -> dict[str, Any]:
         return {"header": self._tip.to_wire(), "commit": self._tip_commit.to_wire()}

@@ -1,6 +1,6 @@
 """Which roles may submit which transaction types. One table, read by the admission rules.
 
-Membership types are listed here; every other type is declared by its domain in
+Membership and validator set types are listed here; every other type is declared by its domain in
 ``ledger.domains``. A type that no one declares is refused with ``unknown_type``.
 """
 
@@ -29,11 +29,18 @@ MEMBERSHIP_TYPES: dict[str, frozenset[str]] = {
     "member.revoke": frozenset({"governance"}),
 }
 
+# Validator set changes (ledger/validators.py, docs/consensus.md "Validator set changes").
+VALIDATOR_CHANGE_TYPES: dict[str, frozenset[str]] = {
+    "validator.add": frozenset({"governance"}),
+    "validator.remove": frozenset({"governance"}),
+    "validator.set_power": frozenset({"governance"}),
+}
+
 
 def _type_roles() -> dict[str, frozenset[str]]:
     from ledger.domains import REGISTRY
 
-    table = dict(MEMBERSHIP_TYPES)
+    table = {**MEMBERSHIP_TYPES, **VALIDATOR_CHANGE_TYPES}
     for tx_type, roles in REGISTRY.type_roles().items():
         unknown = roles - ROLES
         if unknown:

@@ -34,7 +34,7 @@ from ledger.canonical import canonical, parse_json
 from ledger.crypto import PublicKey, Signer, sm3_hex
 from ledger.errors import InvalidInput, LedgerError, MalformedData, VerificationError
 from ledger.model import Genesis
-from ledger.verify import verify_receipt
+from ledger.verify import history_validator, verify_receipt
 
 REPORT_TYPE = "gzledger_verification_report"
 REPORT_VERSION = 1
@@ -439,6 +439,7 @@ def build_report(
     node_height: int,
     node_validator: str,
     node_public_key: str,
+    node_validator_history: Sequence[Mapping[str, Any]] = (),
     receipt_url: str,
     portal_url: str,
     evidence: Mapping[str, Any] | None = None,
@@ -502,7 +503,12 @@ def build_report(
         "receipt_url": receipt_url,
         "portal_url": portal_url,
         "receipt": dict(receipt),
-        "node": {"validator": node_validator, "public_key": node_public_key},
+        # the handovers from the genesis set to a set holding the signer (docs/verifying.md)
+        "node": {
+            "validator": node_validator,
+            "public_key": node_public_key,
+            "validator_history": list(node_validator_history),
+        },
     }
     if evidence is not None:
         outcome = evidence["outcome"]
@@ -968,8 +974,9 @@ def verify_report_pdf(pdf: bytes, genesis: Genesis) -> dict[str, Any]:
     """Check a report PDF against a trusted genesis, without the node.
 
     Steps: ``attachment`` (the signed JSON is there), ``chain`` (same chain and genesis),
-    ``node_key`` (the signing key is a validator of the genesis), ``signature`` (the node's
-    SM2 signature over C(report)), ``receipt`` (the embedded receipt verifies, and is the
+    ``node_key`` (the signing key is that of a validator of the genesis set or of a set
+    ``report.node.validator_history`` hands trust to), ``signature`` (the node's SM2
+    signature over C(report)), ``receipt`` (the embedded receipt verifies, and is the
     report's transaction), ``file`` (for an evidence file: the Merkle path leads from the
     file's SM3 to the files root in the signed deposit), ``printed`` (the page shows the signed
     transaction id and fingerprint). ``valid`` when none failed."""
@@ -1001,20 +1008,23 @@ def verify_report_pdf(pdf: bytes, genesis: Genesis) -> dict[str, Any]:
     )
     node = report.get("node") if isinstance(report.get("node"), Mapping) else {}
     assert isinstance(node, Mapping)
-    member = genesis.validators.get(str(node.get("validator")))
-    key_ok = member is not None and member.public_key == node.get("public_key")
-    steps.append(
-        _vstep(
-            "node_key",
-            key_ok,
-            f"signed by {node.get('validator')!r}, "
-            + (
-                "a validator of the trusted genesis, with its key"
-                if key_ok
-                else "which is not a validator of the trusted genesis with this key"
-            ),
+    try:
+        history_validator(
+            genesis,
+            str(node.get("validator")),
+            node.get("validator_history", []),
+            step="node_key",
+            public_key=str(node.get("public_key")),
         )
-    )
+        key_ok = True
+        detail = (
+            f"signed by {node.get('validator')!r}, a validator of the trusted genesis or of a "
+            "set its validators handed trust to, with its key"
+        )
+    except VerificationError as exc:
+        key_ok = False
+        detail = f"signed by {node.get('validator')!r}: {exc.message}"
+    steps.append(_vstep("node_key", key_ok, detail))
     sig_ok = False
     try:
         PublicKey(str(node.get("public_key"))).verify(str(signature), canonical(report))

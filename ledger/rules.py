@@ -15,6 +15,7 @@ from ledger.errors import DuplicateTransaction, RuleViolation, TooLarge
 from ledger.model import SignedTransaction
 from ledger.policy import roles_allowed
 from ledger.state import KeyRecord, MemberRegistry
+from ledger.validators import ChangeBatch, is_validator_type
 
 
 def check_size(size: int, limit: int) -> None:
@@ -78,11 +79,21 @@ def check_not_seen(tx: SignedTransaction, seen: Container[str]) -> None:
         raise DuplicateTransaction(f"transaction {tx.tx_id} was already submitted", tx_id=tx.tx_id)
 
 
-def check_state(tx: SignedTransaction, registry: MemberRegistry) -> None:
-    """Rules that depend on the membership: key, role, payload of membership types."""
+def check_state(
+    tx: SignedTransaction, registry: MemberRegistry, validators: ChangeBatch | None = None
+) -> None:
+    """Rules that depend on the membership: key, role, payload of membership types; and,
+    for validator set changes, the rules of ``validators`` (the block's changes so far)."""
     submitter_key(tx, registry)
     check_role(tx, registry)
     registry.check(tx.envelope)
+    if is_validator_type(tx.envelope.type):
+        if validators is None:
+            raise RuleViolation(
+                f"{tx.envelope.type}: validator set changes need the validator schedule",
+                code="unknown_type",
+            )
+        validators.check(tx.envelope, registry)
 
 
 def execute_domain(

@@ -69,6 +69,22 @@ class Settings(BaseSettings):
     p2p_rate_frames: int = Field(default=2000, ge=10, description="messages/s read per peer")
     p2p_send_queue: int = Field(default=2000, ge=16, description="frames queued per peer")
 
+    # auditor witness (ledger/cosign.py, ledger/witness.py)
+    max_checkpoints_page: int = Field(
+        default=1000, ge=1, description="most checkpoints one GET /v1/checkpoints answers"
+    )
+    max_cosignature_bytes: int = Field(
+        default=4096, ge=512, description="limit on a POST /v1/checkpoint/cosignatures body"
+    )
+
+    # auditor tools (issue 5): streamed export, read-access log
+    export_page_size: int = Field(
+        default=500, ge=1, le=10_000, description="transactions read per page of an export"
+    )
+    access_log_max_page: int = Field(
+        default=1000, ge=1, le=100_000, description="most access log entries per response"
+    )
+
     # verification
     verify_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0)
     verify_chunk_txs: int = Field(default=250, ge=1)

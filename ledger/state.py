@@ -44,9 +44,7 @@ class KeyRecord:
     active: bool
 
 
-def _payload_keys(
-    env: Envelope, required: set[str], optional: frozenset[str] = frozenset()
-) -> None:
+def payload_keys(env: Envelope, required: set[str], optional: frozenset[str] = frozenset()) -> None:
     keys = set(env.payload)
     missing, extra = required - keys, keys - required - optional
     if missing or extra:
@@ -58,7 +56,7 @@ def _payload_keys(
         )
 
 
-def _member_id(env: Envelope) -> str:
+def payload_member_id(env: Envelope) -> str:
     value = env.payload.get("id")
     if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
         raise RuleViolation(f"{env.type}: payload.id is not a member id", code="invalid_payload")
@@ -99,8 +97,8 @@ class MemberRegistry:
     def check(self, env: Envelope) -> None:
         """Payload rules of membership transactions, against the state as it is now."""
         if env.type == "member.register":
-            _payload_keys(env, {"id", "roles", "public_key"})
-            member_id = _member_id(env)
+            payload_keys(env, {"id", "roles", "public_key"})
+            member_id = payload_member_id(env)
             roles = env.payload["roles"]
             if (
                 not isinstance(roles, list)
@@ -118,12 +116,12 @@ class MemberRegistry:
                 )
             self._check_new_key(_public_key(env))
         elif env.type == "member.rotate_key":
-            _payload_keys(env, {"id", "public_key"})
-            self._existing_active(_member_id(env), env.type)
+            payload_keys(env, {"id", "public_key"})
+            self._existing_active(payload_member_id(env), env.type)
             self._check_new_key(_public_key(env))
         elif env.type == "member.revoke":
-            _payload_keys(env, {"id"}, frozenset({"reason"}))
-            target = self._existing_active(_member_id(env), env.type)
+            payload_keys(env, {"id"}, frozenset({"reason"}))
+            target = self._existing_active(payload_member_id(env), env.type)
             if target.id == env.submitter:
                 raise RuleViolation(
                     "a governance member cannot revoke itself", code="invalid_payload"

@@ -27,6 +27,7 @@ from ledger.model import (
     Genesis,
     Header,
     SignedTransaction,
+    Validator,
     ValidatorSet,
     commit_vote,
 )
@@ -100,6 +101,81 @@ def verify_commit(
             expected=f"> {2 * total}/3 of {total}",
             found=power,
         )
+
+
+HISTORY_STEP = "5 validator_history"
+HISTORY_ENTRY_KEYS = frozenset({"header", "commit", "next_validators"})
+
+
+def validator_sets(
+    trusted: ValidatorSet, history: Any, chain_id: str, step_prefix: str = HISTORY_STEP
+) -> list[ValidatorSet]:
+    """The sets a ``validator_history`` (spec section 6, step 5) hands trust through, from
+    ``trusted`` to the last one reached, each certified by the one before; raises a
+    ``VerificationError`` whose step is ``{step_prefix}[i]`` for the failing entry ``i``."""
+    if not isinstance(history, list):
+        raise VerificationError(step_prefix, "validator_history is not a list")
+    sets = [trusted]
+    for i, entry in enumerate(history):
+        step = f"{step_prefix}[{i}]"
+        if not isinstance(entry, Mapping) or set(entry) != HISTORY_ENTRY_KEYS:
+            raise VerificationError(step, "entry must hold header, commit and next_validators")
+        h = _parse(Header.from_wire, entry["header"], step)
+        c = _parse(CommitCertificate.from_wire, entry["commit"], step)
+        nxt = _parse(ValidatorSet.from_wire, entry["next_validators"], step)
+        if h.chain_id != chain_id:
+            raise VerificationError(
+                step, "header is for another chain", expected=chain_id, found=h.chain_id
+            )
+        if h.validators_hash != sets[-1].hash:
+            raise VerificationError(
+                step,
+                "header is not certified by the trusted set",
+                expected=sets[-1].hash,
+                found=h.validators_hash,
+            )
+        verify_commit(c, h, sets[-1], step=step)
+        if h.next_validators_hash != nxt.hash:
+            raise VerificationError(
+                step,
+                "next_validators does not match next_validators_hash",
+                expected=h.next_validators_hash,
+                found=nxt.hash,
+            )
+        sets.append(nxt)
+    return sets
+
+
+def follow_validator_history(
+    trusted: ValidatorSet, history: Any, chain_id: str, step_prefix: str = HISTORY_STEP
+) -> ValidatorSet:
+    """The set ``history`` hands trust to from ``trusted`` (spec section 6, step 5)."""
+    return validator_sets(trusted, history, chain_id, step_prefix)[-1]
+
+
+def history_validator(
+    genesis: Genesis,
+    validator_id: str,
+    history: Any,
+    *,
+    step: str,
+    public_key: str | None = None,
+) -> Validator:
+    """A validator (with ``public_key``, when given) of the genesis set or of a set that
+    ``history`` hands trust to: how a verifier authenticates what a node signed with its
+    validator key when that validator joined after genesis. The newest such membership."""
+    for validators in reversed(validator_sets(genesis.validators, history, genesis.chain_id, step)):
+        member = validators.get(validator_id)
+        if member is not None and public_key in (None, member.public_key):
+            return member
+    raise VerificationError(
+        step,
+        "the signer is not a validator (with this key) of the genesis set or of a set the "
+        "validator history hands trust to",
+        expected="a validator of a trusted set",
+        found=validator_id if public_key is None else f"{validator_id} {public_key}",
+        code="unknown_signer",
+    )
 
 
 @dataclass(frozen=True)
@@ -239,37 +315,9 @@ def _verify_receipt(receipt: Mapping[str, Any], genesis: Genesis) -> VerifiedRec
         )
 
     # 5. hand-over of trust from the genesis validator set
-    trusted = genesis.validators
-    history = receipt["validator_history"]
-    if not isinstance(history, list):
-        raise VerificationError("5 validator_history", "validator_history is not a list")
-    for i, entry in enumerate(history):
-        step = f"5 validator_history[{i}]"
-        if not isinstance(entry, Mapping) or set(entry) != {"header", "commit", "next_validators"}:
-            raise VerificationError(step, "entry must hold header, commit and next_validators")
-        h = _parse(Header.from_wire, entry["header"], step)
-        c = _parse(CommitCertificate.from_wire, entry["commit"], step)
-        nxt = _parse(ValidatorSet.from_wire, entry["next_validators"], step)
-        if h.chain_id != genesis.chain_id:
-            raise VerificationError(
-                step, "header is for another chain", expected=genesis.chain_id, found=h.chain_id
-            )
-        if h.validators_hash != trusted.hash:
-            raise VerificationError(
-                step,
-                "header is not certified by the trusted set",
-                expected=trusted.hash,
-                found=h.validators_hash,
-            )
-        verify_commit(c, h, trusted, step=step)
-        if h.next_validators_hash != nxt.hash:
-            raise VerificationError(
-                step,
-                "next_validators does not match next_validators_hash",
-                expected=h.next_validators_hash,
-                found=nxt.hash,
-            )
-        trusted = nxt
+    trusted = follow_validator_history(
+        genesis.validators, receipt["validator_history"], genesis.chain_id
+    )
 
     # 6. the block's certificate under the trusted set
     validators = _parse(ValidatorSet.from_wire, receipt["validators"], "6 validators")
@@ -298,8 +346,25 @@ def _verify_receipt(receipt: Mapping[str, Any], genesis: Genesis) -> VerifiedRec
     return VerifiedReceipt(receipt["tx_id"], tx, header, index)
 
 
+CHECKPOINT_HISTORY_STEP = "checkpoint validator_history"
+
+
+def verify_checkpoint_from_genesis(checkpoint: Mapping[str, Any], genesis: Genesis) -> Header:
+    """A checkpoint certified by the set its ``validator_history`` (empty when absent; the
+    same handovers as in a receipt of its block) hands trust to from the genesis set."""
+    if not isinstance(checkpoint, Mapping):
+        raise VerificationError("checkpoint", "a checkpoint is a JSON object")
+    trusted = follow_validator_history(
+        genesis.validators,
+        checkpoint.get("validator_history", []),
+        genesis.chain_id,
+        CHECKPOINT_HISTORY_STEP,
+    )
+    return verify_checkpoint(checkpoint, trusted)
+
+
 def verify_checkpoint(checkpoint: Mapping[str, Any], validators: ValidatorSet) -> Header:
-    """A checkpoint (spec section 7) is a header with a valid certificate."""
+    """A checkpoint (spec section 7) is a header with a valid certificate of ``validators``."""
     header = _parse(Header.from_wire, checkpoint.get("header"), "checkpoint")
     commit = _parse(CommitCertificate.from_wire, checkpoint.get("commit"), "checkpoint")
     if header.validators_hash != validators.hash:

@@ -16,6 +16,7 @@ written to node.json); the tests run in order and each leaves all four validator
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import time
@@ -35,7 +36,8 @@ from ledger.consortium import create
 from ledger.crypto import PrivateKey
 from ledger.domains.evidence import example_deposit_payload
 from ledger.errors import NotFound
-from ledger.model import CommitCertificate, Genesis, Header
+from ledger.model import CommitCertificate, Genesis, Header, SignedTransaction
+from ledger.validators import ValidatorSchedule, is_validator_type
 from ledger.verify import verify_checkpoint, verify_commit, verify_receipt
 from tests import independent_verifier as iv
 from tests.conftest import NodeProcess, free_port
@@ -108,8 +110,10 @@ class Cluster:
 
     def assert_identical_chains(self, vids: list[str]) -> int:
         """Every height up to the lowest tip: the same block hash on every node, each
-        certificate valid for the genesis validator set."""
+        certificate valid for the validator set of its height (replayed from the chain's
+        validator transactions, starting from the genesis set)."""
         top = min(self.tip(v) for v in vids)
+        schedule = ValidatorSchedule(self.genesis.validators)
         for height in range(1, top + 1):
             hashes = set()
             for vid in vids:
@@ -118,24 +122,34 @@ class Cluster:
                 verify_commit(
                     CommitCertificate.from_wire(block["commit"]),
                     header,
-                    self.genesis.validators,
+                    schedule.at(height),
                     step="test",
                 )
                 hashes.add(header.block_hash)
             assert len(hashes) == 1, f"height {height}: {len(hashes)} different blocks"
+            changes = schedule.begin_block()
+            for tx in block["transactions"]:
+                envelope = SignedTransaction.from_wire(tx).envelope
+                if is_validator_type(envelope.type):
+                    changes.apply(envelope)
+            schedule.record(height, changes)
         return top
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    home = tmp_path_factory.mktemp("cluster") / "consortium"
+@contextlib.contextmanager
+def running_cluster(home: Path, extra: tuple[str, ...] = ()) -> Iterator[Cluster]:
+    """Four genesis validators as processes; ``extra`` validator ids get a key and a p2p
+    address in node.json (and a ``NodeProcess``, not started), to be added later."""
     consortium = create(home, demo=True, validators=4)
     config = json.loads((home / "node.json").read_text())
-    for vid in VALIDATORS:
+    for vid in extra:
+        FileKeyStore(home / "keys").generate(vid)
+        config["validators"][vid] = {}
+    for vid in (*VALIDATORS, *extra):
         config["validators"][vid]["p2p"] = f"127.0.0.1:{free_port()}"
     (home / "node.json").write_text(json.dumps(config, indent=2))
     c = Cluster(home, consortium.genesis)
-    for vid in VALIDATORS:
+    for vid in (*VALIDATORS, *extra):
         c.nodes[vid] = NodeProcess(home, f"sqlite:///{c.db(vid)}", {**ENV, "LEDGER_VALIDATOR": vid})
     try:
         c.start(*VALIDATORS)
@@ -145,6 +159,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             client.close()
         for node in c.nodes.values():
             node.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    with running_cluster(tmp_path_factory.mktemp("cluster") / "consortium") as c:
+        yield c
 
 
 def submit_everywhere(cluster: Cluster, vids: list[str], per_node: int) -> list[tuple[str, str]]:

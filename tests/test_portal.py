@@ -44,6 +44,7 @@ from ledger.domains.evidence_demo import Capture, register_metadata, sample_capt
 from ledger.model import Genesis
 from ledger.report import ATTACHMENT, verify_report_pdf
 from tests.conftest import Consortium, NodeProcess
+from tests.test_validator_changes import history_receipt
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -650,7 +651,7 @@ def test_receipt_with_one_altered_byte_names_the_failing_step(browser: Any, port
     assert verdict.get_attribute("data-valid") == "true"
     assert _css(browser, "#rc-text")[0].get_attribute("value").startswith("{")
     assert set(_steps(browser, "#rc-result").values()) == {"passed"}
-    assert len(_css(browser, "#rc-browser li.ok")) == 3
+    assert len(_css(browser, "#rc-browser li.ok")) == 4  # steps 1, 3, 4 and 5's hash chain
     _shot(browser, portal, "receipt-valid-en")
 
     cases = [
@@ -694,6 +695,41 @@ def test_receipt_with_one_altered_byte_names_the_failing_step(browser: Any, port
     _visit(browser, portal, f"/verify/receipt?tx={portal.single[2]}", "#rc-verdict")
     assert _css(browser, "#rc-verdict")[0].get_attribute("data-valid") == "true"
     assert _css(browser, "#rc-report")
+
+
+def test_receipt_with_a_validator_history_is_checked_in_the_browser(
+    browser: Any, portal: Portal, tmp_path: Path
+) -> None:
+    """Step 5 in the browser: a receipt two set changes away from its genesis (given as a
+    file) verifies; one handover altered fails at step 5, in the node and in the browser."""
+    receipt, genesis = history_receipt()
+    genesis_file = tmp_path / "history-genesis.json"
+    genesis_file.write_text(json.dumps(genesis.to_wire()))
+    _visit(browser, portal, "/verify/receipt", "#rc-text")
+    _css(browser, "#rc-genesis")[0].send_keys(str(genesis_file))
+    _wait(browser, "#rc-genesis[data-loaded]")
+
+    def verify(value: Any) -> Any:
+        _set_value(browser, _css(browser, "#rc-text")[0], json.dumps(value, indent=2))
+        old = _css(browser, "#rc-verdict")
+        _css(browser, "#rc-verify")[0].click()
+        if old:
+            _until(browser, lambda d: not _is_attached(old[0]))
+        return _wait(browser, "#rc-verdict")
+
+    verdict = verify(receipt)
+    assert verdict.get_attribute("data-valid") == "true", verdict.text
+    assert len(_css(browser, "#rc-browser li.ok")) == 4
+    altered = copy.deepcopy(receipt)
+    altered["validator_history"][1]["next_validators"]["validators"][0]["power"] = 3
+    verdict = verify(altered)
+    assert verdict.get_attribute("data-valid") == "false"
+    assert verdict.get_attribute("data-failed-check") == "5 validator_history[1]"
+    assert "step 5" in verdict.text
+    step5 = _css(browser, "#rc-browser li[data-step='5']")[0]
+    assert "bad" in step5.get_attribute("class") and step5.get_attribute("data-entry") == "1"
+    assert "validator_history[1]" in step5.text
+    assert not _css(browser, "#rc-browser li[data-differs]")
 
 
 def _is_attached(element: Any) -> bool:

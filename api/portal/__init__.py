@@ -32,6 +32,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from api import explorer
+from api.routes import signing_identity
 from ledger.canonical import parse_json
 from ledger.domains.evidence.http import deposit_record, store_of, verify_deposit_file
 from ledger.errors import InvalidInput, LedgerError, MalformedData, NotFound, TooLarge, Unavailable
@@ -268,23 +269,24 @@ async def verify_evidence(request: Request) -> dict[str, Any]:
 # --- reports -------------------------------------------------------------------------------------
 
 
-def _signer(request: Request) -> tuple[Any, str]:
+def _signer(request: Request) -> tuple[Any, str, list[dict[str, Any]]]:
+    """The node's signer, its validator id and the validator history that proves it one."""
     runtime = request.app.state.runtime
     signer = getattr(runtime, "signer", None)
     node = _node(request)
     if signer is None:
         raise Unavailable("this node holds no validator key to sign reports", code="no_signer")
-    for v in node.genesis.validators.validators:
-        if v.public_key == signer.public_key.hex:
-            return signer, v.id
-    raise Unavailable("the node's key is not a validator key of this chain", code="no_signer")
+    identity = signing_identity(node, signer.public_key.hex)
+    if identity is None:
+        raise Unavailable("the node's key is not a validator key of this chain", code="no_signer")
+    return signer, *identity
 
 
 def signed_report(
     request: Request, tx_id: str, sm3: str | None, file_name: str | None
 ) -> dict[str, Any]:
     node = _node(request)
-    signer, validator_id = _signer(request)
+    signer, validator_id, history = _signer(request)
     receipt = node.receipt(tx_id)
     evidence = None
     if sm3 is not None:
@@ -311,6 +313,7 @@ def signed_report(
         node_height=node.tip.height,
         node_validator=validator_id,
         node_public_key=signer.public_key.hex,
+        node_validator_history=history,
         receipt_url=f"{base}/v1/transactions/{tx_id}/receipt",
         portal_url=f"{base}/verify/receipt?tx={tx_id}",
         evidence=evidence,

@@ -7,7 +7,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ledger.domains import bidding, edu_card, evidence, reopening
-from ledger.domains.base import Domain, Payload, TxContext, TxSpec, parse_payload
+from ledger.domains.base import Domain, Payload, TxContext, TxSpec, payload_of
 from ledger.domains.state import Overlay, StateStore
 from ledger.model import SignedTransaction
 
@@ -51,7 +51,7 @@ class DomainRegistry:
     ) -> None:
         """Run one transaction in a child of ``view``; its writes land only if it passes."""
         domain, spec = self.by_type[tx.envelope.type]
-        payload = parse_payload(spec.payload, tx.envelope.payload, tx.envelope.type)
+        payload = payload_of(tx, spec.payload)
         child = view.child()
         ctx = TxContext(
             tx,

@@ -77,6 +77,23 @@ def parse_payload(model: type[BaseModel], payload: Mapping[str, Any], tx_type: s
         ) from None
 
 
+_PARSED = "_parsed_payload"
+
+
+def payload_of(tx: SignedTransaction, model: type[BaseModel]) -> BaseModel:
+    """``tx``'s payload parsed with ``model``, once per transaction object: admission, block
+    building and the mempool's re-check all run the same object. The parsed payload is kept
+    in the object's ``__dict__`` beside its cached canonical bytes, never in its wire form,
+    and is used only when the same ``model`` asks again. Payloads are never mutated."""
+    cached = tx.__dict__.get(_PARSED)
+    if cached is not None and cached[0] is model:
+        parsed: BaseModel = cached[1]
+        return parsed
+    parsed = parse_payload(model, tx.envelope.payload, tx.envelope.type)
+    tx.__dict__[_PARSED] = (model, parsed)
+    return parsed
+
+
 class Domain:
     name: ClassVar[str]
     specs: ClassVar[Mapping[str, TxSpec]]

@@ -8,7 +8,7 @@ Values are JSON-like and treated as immutable: replace them, never mutate them i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 _DELETED = object()
@@ -73,8 +73,13 @@ class Overlay:
         """Fold these writes into the parent overlay."""
         if not isinstance(self.parent, Overlay):
             raise TypeError("merge() folds into an overlay; use commit() for the store")
+        into = self.parent.writes
         for namespace, writes in self.writes.items():
-            self.parent.writes.setdefault(namespace, {}).update(writes)
+            mine = into.get(namespace)
+            if mine is None:
+                into[namespace] = writes  # handed over: self.writes is replaced below
+            else:
+                mine.update(writes)
         self.writes = {}
 
     def commit(self) -> None:
@@ -89,3 +94,44 @@ class Overlay:
                 else:
                     table[key] = value
         self.writes = {}
+
+
+class PendingState:
+    """The committed state with the mempool's domain transactions applied, in mempool order:
+    what admission checks a new transaction against.
+
+    It remembers which transaction last wrote each key. After a block that took a prefix of
+    the mempool, :meth:`drop` takes the block's transactions out (a key they were the last
+    to write shows the committed value again) instead of re-running every pending
+    transaction over the new state. The keys the remaining transactions wrote keep the
+    values computed at their admission."""
+
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+        self.view = store.overlay()
+        self._keys: dict[str, list[tuple[str, str]]] = {}
+        self._writer: dict[tuple[str, str], str] = {}
+
+    def apply(self, tx_id: str, run: Callable[[Overlay], None]) -> None:
+        """``run`` the transaction in a child of the view; its writes land if it returns."""
+        child = self.view.child()
+        run(child)
+        keys = [(namespace, key) for namespace, writes in child.writes.items() for key in writes]
+        child.merge()
+        if keys:
+            self._keys[tx_id] = keys
+            writer = self._writer
+            for k in keys:
+                writer[k] = tx_id
+
+    def drop(self, tx_ids: Iterable[str]) -> None:
+        """Take out transactions that the store now holds, oldest first."""
+        writes = self.view.writes
+        for tx_id in tx_ids:
+            for k in self._keys.pop(tx_id, ()):
+                if self._writer.get(k) == tx_id:
+                    del self._writer[k]
+                    namespace, key = k
+                    table = writes.get(namespace)
+                    if table is not None:
+                        table.pop(key, None)

@@ -111,3 +111,33 @@ consensus_values = Table(
     Column("value", LargeBinary, nullable=False),
     Index("ix_consensus_values_height", "height"),
 )
+
+# A witness's SM2 cosignature of a checkpoint it verified (ledger/cosign.py). One row per
+# witness and height; GET /v1/checkpoint serves each witness's newest.
+cosignatures = Table(
+    "cosignatures",
+    metadata,
+    Column("witness", String(128), primary_key=True),
+    Column("height", BigInteger, primary_key=True, autoincrement=False),
+    Column("log_size", BigInteger, nullable=False),
+    Column("log_root", String(64), nullable=False),
+    Column("block_hash", String(64), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("signature", Text, nullable=False),
+    Column("received_ms", BigInteger, nullable=False),
+)
+
+# Who read which restricted record when; each entry's hash covers the previous one.
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("reader", String(128), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("action", String(256), nullable=False),
+    Column("resource", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+    Index("ix_access_log_reader", "reader", "at_ms"),
+)

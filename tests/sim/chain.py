@@ -2,7 +2,8 @@
 
 ``make_block`` is the proposer's ``getValue()``; ``valid_block`` is ``valid(v)``: the block
 extends the node's own decided chain (height, ``prev_hash``, increasing timestamp, the
-validator set's hash, a proposer that is a validator) and is not marked bad.
+validator set's hash and the next height's, a proposer that is a validator) and is not
+marked bad. ``next_validators`` defaults to ``validators`` (no set change).
 """
 
 from __future__ import annotations
@@ -32,7 +33,12 @@ def genesis_header(validators: ValidatorSet) -> Header:
 
 
 def make_block(
-    prev: Header, validators: ValidatorSet, proposer: str, now_ms: int, salt: str = ""
+    prev: Header,
+    validators: ValidatorSet,
+    proposer: str,
+    now_ms: int,
+    salt: str = "",
+    next_validators: ValidatorSet | None = None,
 ) -> Header:
     tx_root = sm3_hex(f"{proposer}/{prev.height + 1}/{now_ms}/{salt}".encode())
     return Header(
@@ -45,24 +51,35 @@ def make_block(
         log_size=prev.log_size + 1,
         log_root=sm3_hex(bytes.fromhex(prev.log_root + tx_root)),
         validators_hash=validators.hash,
-        next_validators_hash=validators.hash,
+        next_validators_hash=(next_validators or validators).hash,
         proposer=proposer,
     )
 
 
-def invalid_block(prev: Header, validators: ValidatorSet, proposer: str, now_ms: int) -> Header:
-    good = make_block(prev, validators, proposer, now_ms, salt="invalid")
+def invalid_block(
+    prev: Header,
+    validators: ValidatorSet,
+    proposer: str,
+    now_ms: int,
+    next_validators: ValidatorSet | None = None,
+) -> Header:
+    good = make_block(prev, validators, proposer, now_ms, "invalid", next_validators)
     return Header(**{**good.to_wire(), "tx_root": BAD_ROOT})
 
 
-def valid_block(prev: Header, validators: ValidatorSet, block: Header) -> bool:
+def valid_block(
+    prev: Header,
+    validators: ValidatorSet,
+    block: Header,
+    next_validators: ValidatorSet | None = None,
+) -> bool:
     return (
         block.chain_id == prev.chain_id
         and block.height == prev.height + 1
         and block.prev_hash == prev.block_hash
         and block.timestamp > prev.timestamp
         and block.validators_hash == validators.hash
-        and block.next_validators_hash == validators.hash
+        and block.next_validators_hash == (next_validators or validators).hash
         and validators.get(block.proposer) is not None
         and block.tx_root != BAD_ROOT
     )

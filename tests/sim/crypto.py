@@ -32,10 +32,12 @@ def validator_id(index: int) -> str:
 
 @cache
 def validator_set(powers: tuple[int, ...]) -> ValidatorSet:
+    """Validator ``i`` with ``powers[i]``; power 0: not in the set."""
     return ValidatorSet.of(
         [
             Validator(validator_id(i), validator_key(i).public_key.hex, power)
             for i, power in enumerate(powers)
+            if power > 0
         ]
     )
 

@@ -90,11 +90,20 @@ class SimNode:
         return self.blocks[height].value if height else self.world.genesis
 
     def _valid(self, height: int, block: Header) -> bool:
-        return height == self.tip_height + 1 and valid_block(self.tip, self.world.validators, block)
+        world = self.world
+        return height == self.tip_height + 1 and valid_block(
+            self.tip, world.validators_at(height), block, world.validators_at(height + 1)
+        )
 
     def make_value(self, height: int, round_: int) -> Header:
+        world = self.world
         return make_block(
-            self.tip, self.world.validators, self.id, self.world.clock.now, salt=f"r{round_}"
+            self.tip,
+            world.validators_at(height),
+            self.id,
+            world.clock.now,
+            f"r{round_}",
+            world.validators_at(height + 1),
         )
 
     # -- life and death -------------------------------------------------------------------
@@ -119,10 +128,10 @@ class SimNode:
         record = self.record
         if record is not None and record.height == height:
             world.trace(self, f"restart at h{height} r{record.round} {record.step.name}")
-            outputs = machine.restore(record, world.validators, priorities)
+            outputs = machine.restore(record, world.validators_at(height), priorities)
         else:
             world.trace(self, f"start at h{height}")
-            outputs = machine.start_height(height, world.validators, priorities)
+            outputs = machine.start_height(height, world.validators_at(height), priorities)
         self.execute(outputs)
         self._schedule_gossip(self.incarnation)
 
@@ -203,7 +212,8 @@ class SimNode:
         machine = self._current(incarnation)
         if machine is not None and machine.height == height - 1:
             world = self.world
-            self.execute(machine.start_height(height, world.validators, world.priorities(height)))
+            validators = world.validators_at(height)
+            self.execute(machine.start_height(height, validators, world.priorities(height)))
 
     # -- network --------------------------------------------------------------------------
 
@@ -272,8 +282,15 @@ class ByzantineNode(SimNode):
         self._voted_on: set[tuple[int, int, str]] = set()
 
     def make_value(self, height: int, round_: int) -> Header:
-        if "invalid_block" in self.behaviours and self.world.rng.random() < 0.5:
-            return invalid_block(self.tip, self.world.validators, self.id, self.world.clock.now)
+        world = self.world
+        if "invalid_block" in self.behaviours and world.rng.random() < 0.5:
+            return invalid_block(
+                self.tip,
+                world.validators_at(height),
+                self.id,
+                world.clock.now,
+                world.validators_at(height + 1),
+            )
         return super().make_value(height, round_)
 
     def _split(self, a: Any, b: Any) -> None:
@@ -290,8 +307,14 @@ class ByzantineNode(SimNode):
     def send_own(self, message: Message[Header]) -> None:
         world = self.world
         if isinstance(message, Proposal) and "equivocate" in self.behaviours:
+            h = message.height
             twin = make_block(
-                self.tip, world.validators, self.id, world.clock.now, salt=f"twin{message.round}"
+                self.tip,
+                world.validators_at(h),
+                self.id,
+                world.clock.now,
+                f"twin{message.round}",
+                world.validators_at(h + 1),
             )
             other = Proposal.sign(
                 self.key,

@@ -6,6 +6,12 @@ certificate an honest node produces is valid under ``ledger.verify.verify_commit
 validator ever signs two different messages for one height, round and kind (across crashes:
 the persistence rule).
 
+Validator set changes (config ``changes``): the set of each height is fixed in advance
+(``SimConfig.changes``), every node runs from the start, and one that is not in a height's
+set follows it without voting. Each decided block must name its height's set and the next
+height's (the handover of spec section 4), and each certificate must be valid for its
+height's set: a removed validator's signature makes it invalid.
+
 Liveness: ``heal_at`` ends the faults (partitions heal, loss stops, crashed honest validators
 are back, delays are at most ``delay_after_heal``); Byzantine validators (less than a third
 of the power) keep misbehaving. Every honest node must then decide ``heights_after_heal``
@@ -44,19 +50,45 @@ TIMEOUTS = Timeouts(
 @dataclass(frozen=True)
 class SimConfig:
     name: str
-    powers: tuple[int, ...]
-    max_byzantine: int  # at most this many, and with less than a third of the power
+    powers: tuple[int, ...]  # of every node; 0: not in the genesis set
+    max_byzantine: int  # at most this many, and with less than a third of every set's power
     heights_after_heal: int = 2
     liveness_bound_ms: int = 10_000
+    # (first height, powers): the set from that height on, in increasing height order
+    changes: tuple[tuple[int, tuple[int, ...]], ...] = ()
+    min_target: int = 0  # the liveness target is at least this height
 
     @property
     def total_power(self) -> int:
         return sum(self.powers)
 
+    def powers_at(self, height: int) -> tuple[int, ...]:
+        powers = self.powers
+        for first, changed in self.changes:
+            if first <= height:
+                powers = changed
+        return powers
+
+    def tolerates(self, byzantine: list[int]) -> bool:
+        """The Byzantine nodes hold less than a third of the power of every set."""
+        return all(
+            3 * sum(powers[i] for i in byzantine) < sum(powers)
+            for powers in (self.powers, *(p for _, p in self.changes))
+        )
+
 
 CONFIGS = {
     "four": SimConfig("four", (1, 1, 1, 1), max_byzantine=1),
     "weighted7": SimConfig("weighted7", (1, 1, 2, 2, 3, 3, 4), max_byzantine=2),
+    # v04 leaves at height 2, v05 (a node from the start, following) joins at 3, v00's
+    # power doubles at 5: each change moves at most a third of the power, as the rules say
+    "changes": SimConfig(
+        "changes",
+        (1, 1, 1, 1, 1, 0),
+        max_byzantine=1,
+        changes=((2, (1, 1, 1, 1, 0, 0)), (3, (1, 1, 1, 1, 0, 1)), (5, (2, 1, 1, 1, 0, 1))),
+        min_target=6,
+    ),
 }
 
 
@@ -102,8 +134,7 @@ def make_plan(config: SimConfig, seed: int) -> Plan:
     for index in candidates:
         if len(byzantine) == count:
             break
-        power = sum(config.powers[i] for i in byzantine) + config.powers[index]
-        if 3 * power < config.total_power:
+        if config.tolerates([*byzantine, index]):
             picked = [b for b in BEHAVIOURS if rng.random() < 0.5] or [rng.choice(BEHAVIOURS)]
             byzantine[index] = frozenset(picked)
             if rng.random() < 0.15:
@@ -160,6 +191,7 @@ class SimResult:
     rejected: int
     crashes: int
     decisions: dict[int, str] = field(default_factory=dict)
+    signers: dict[str, int] = field(default_factory=dict)  # certificates each validator signed
     trace: list[str] = field(default_factory=list)
 
     @property
@@ -196,6 +228,7 @@ class World:
         self.timeouts = TIMEOUTS
         self.verifier = CachingVerifier()
         self._priorities = [ProposerPriorities.initial(self.validators)]
+        self.signers: dict[str, int] = {}
         self.network = Network(
             self.clock, random.Random(f"net/{config.name}/{plan.seed}"), plan.faults, self._deliver
         )
@@ -217,9 +250,18 @@ class World:
 
     # -- plumbing -------------------------------------------------------------------------
 
+    def validators_at(self, height: int) -> ValidatorSet:
+        return validator_set(self.config.powers_at(height))
+
     def priorities(self, height: int) -> ProposerPriorities:
         while len(self._priorities) < height:
-            self._priorities.append(self._priorities[-1].next_height())
+            last = self._priorities[-1]
+            validators = self.validators_at(len(self._priorities) + 1)
+            self._priorities.append(
+                last.next_height()
+                if validators == last.validators
+                else last.with_validators(validators)
+            )
         return self._priorities[height - 1]
 
     def trace(self, node: SimNode, text: str) -> None:
@@ -259,19 +301,27 @@ class World:
             )
         if block.prev_hash != self.decided.get(height - 1, block.prev_hash):
             self.violations.append(f"{node.id}: block h{height} does not extend h{height - 1}")
+        validators, following = self.validators_at(height), self.validators_at(height + 1)
+        if (block.validators_hash, block.next_validators_hash) != (
+            validators.hash,
+            following.hash,
+        ):
+            self.violations.append(f"{node.id}: block h{height} names the wrong validator sets")
         cert = decision.certificate
         ident = (height, cert.round, cert.block_hash, cert.signatures)
         if ident not in self._certificates:
             self._certificates.add(ident)
             try:
-                verify_commit(cert, block, self.validators, step=f"h{height}")
+                verify_commit(cert, block, validators, step=f"h{height}")
             except LedgerError as exc:
                 self.violations.append(f"{node.id}: invalid certificate at h{height}: {exc}")
+            for s in cert.signatures:
+                self.signers[s.validator] = self.signers.get(s.validator, 0) + 1
         self._check_live()
 
     def _on_heal(self) -> None:
         self.heal_height = max(n.tip_height for n in self.honest)
-        self.target = self.heal_height + self.config.heights_after_heal
+        self.target = max(self.heal_height + self.config.heights_after_heal, self.config.min_target)
         for node in self.nodes:
             self.trace(node, f"network healed; target h{self.target}")
         self._check_live()
@@ -321,6 +371,7 @@ class World:
             rejected=self.rejected,
             crashes=self.crashes,
             decisions=dict(sorted(self.decided.items())),
+            signers=dict(sorted(self.signers.items())),
             trace=self.trace_lines,
         )
 

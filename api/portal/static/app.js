@@ -484,7 +484,7 @@
       var f = genesisInput.files && genesisInput.files[0];
       if (!f) { st.genesis = null; return; }
       readText(f).then(function (text) {
-        try { st.genesis = JSON.parse(text); st.genesisName = f.name; } catch (e) { st.genesis = null; out.replaceChildren(errorBox(new Error(t("bad_json", { msg: e.message })))); }
+        try { st.genesis = JSON.parse(text); st.genesisName = f.name; genesisInput.setAttribute("data-loaded", f.name); } catch (e) { st.genesis = null; out.replaceChildren(errorBox(new Error(t("bad_json", { msg: e.message })))); }
       });
     });
     area.addEventListener("dragover", function (e) { e.preventDefault(); area.classList.add("over"); });
@@ -532,10 +532,18 @@
     var body = text;
     if (st.genesis && parsed) body = JSON.stringify({ receipt: parsed, genesis: st.genesis });
     out.replaceChildren(verdict("wait", t("verdict_checking")));
-    postJSON("/v1/verify/receipt", body).then(function (result) {
-      st.result = result;
+    // step 5 starts from the genesis set: the one given, else the node's (as the node does)
+    var genesis = st.genesis ? Promise.resolve(st.genesis) : api("/v1/genesis");
+    Promise.all([postJSON("/v1/verify/receipt", body), genesis]).then(function (answers) {
+      st.result = answers[0];
       st.error = null;
-      st.browser = parsed && typeof parsed === "object" ? Ledger.checkReceipt(parsed) : null;
+      st.browser = null;
+      if (parsed && typeof parsed === "object") {
+        st.browser = Ledger.checkReceipt(parsed);
+        var history = Ledger.checkHistory(parsed, answers[1]);
+        st.browser[5] = history.ok;
+        st.browserEntry = history.entry;
+      }
       drawReceipt(st, out);
     }).catch(function (err) { st.result = null; st.error = err; drawReceipt(st, out); });
   }
@@ -569,13 +577,16 @@
     var parts = [v, stepList(steps, "rc")];
     if (st.browser) {
       parts.push(h("section", { class: "details browser" }, h("h3", null, t("rc_browser")),
-        h("ul", { class: "plain", id: "rc-browser" }, [1, 3, 4].map(function (n) {
+        h("ul", { class: "plain", id: "rc-browser" }, [1, 3, 4, 5].map(function (n) {
           var ok = st.browser[n];
           var node = r.steps[n] ? r.steps[n].outcome : null;
           var title = r.steps[n] ? both(r.steps[n].title) : String(n);
-          var differs = (node === "passed" && !ok) || (node === "failed" && ok);
-          return h("li", { class: ok ? "ok" : "bad", "data-differs": differs ? "true" : null },
-            (ok ? "✓ " : "✗ ") + n + " " + title + ": " + t(ok ? "rc_browser_holds" : "rc_browser_fails") + (differs ? " " + t("rc_browser_differs") : ""));
+          // the node also checks step 5's SM2 certificates: only a hash failure must agree
+          var differs = (node === "passed" && !ok) || (node === "failed" && ok && n !== 5);
+          var entry = n === 5 && !ok && st.browserEntry !== null ? st.browserEntry : null;
+          var where = entry !== null ? " (validator_history[" + entry + "])" : "";
+          return h("li", { class: ok ? "ok" : "bad", "data-step": String(n), "data-entry": entry !== null ? String(entry) : null, "data-differs": differs ? "true" : null },
+            (ok ? "✓ " : "✗ ") + n + " " + title + where + ": " + t(ok ? "rc_browser_holds" : "rc_browser_fails") + (differs ? " " + t("rc_browser_differs") : ""));
         }))));
     }
     if (r.valid && r.transaction) {
@@ -1036,7 +1047,26 @@
           }))));
       // bar widths without inline styles (the CSP forbids them): set through the CSSOM
       Array.prototype.forEach.call(box.querySelectorAll(".bar"), function (el) { el.style.width = el.getAttribute("data-w") + "%"; });
+      statusCosignatures(box, s);
     }).catch(function (err) { box.replaceChildren(errorBox(err)); });
+  }
+
+  // auditors' cosignatures of checkpoints (docs/witness.md), the newest of each witness
+  function statusCosignatures(box, s) {
+    var cos = h("div", { id: "st-cosignatures" }, t("loading"));
+    append(box, [h("h2", null, t("st_witnesses")), h("p", { class: "muted" }, t("st_witnesses_note")), cos]);
+    api("/v1/checkpoint").then(function (c) {
+      var list = c.cosignatures || [];
+      if (!list.length) { cos.replaceChildren(h("p", { class: "muted" }, t("st_witnesses_none"))); return; }
+      cos.replaceChildren(h("table", { class: "table" },
+        h("thead", null, h("tr", null, h("th", null, t("st_witness")), h("th", null, t("st_cosigned")), h("th", null, t("st_log")), h("th", null, t("st_behind")))),
+        h("tbody", null, list.map(function (x) {
+          return h("tr", null, h("td", null, h("strong", null, x.witness)),
+            h("td", null, link("/explorer/block/" + x.height, t("ex_block", { h: x.height }))),
+            h("td", null, x.log_size + " / ", mono(short(x.log_root, 16))),
+            h("td", { class: "num" }, String(s.log_size - x.log_size)));
+        }))));
+    }).catch(function (err) { cos.replaceChildren(errorBox(err)); });
   }
 
   // --- start -----------------------------------------------------------------------------

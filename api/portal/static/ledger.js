@@ -1,7 +1,8 @@
 /* What the browser checks by itself, with its own SM3 (sm3.js), without trusting the node:
  * RFC 8785 canonical JSON, RFC 9162 Merkle audit paths, and the receipt steps that need no
- * SM2 (1: tx_id = H(C(envelope)), 3: inclusion proof, 4: block hash). SM2 signatures (steps
- * 2, 5, 6) are checked by the node (POST /v1/verify/receipt) or offline (ledger verify). */
+ * SM2 (1: tx_id = H(C(envelope)), 3: inclusion proof, 4: block hash) and the hash chain of
+ * step 5 (validator_history). SM2 signatures (steps 2, 6 and the certificates of step 5) are
+ * checked by the node (POST /v1/verify/receipt) or offline (ledger verify). */
 (function (root) {
   "use strict";
   var SM3 = root.SM3;
@@ -93,6 +94,37 @@
     return out;
   }
 
+  function sm3Of(value) {
+    return SM3.hex(utf8(jcs(value)));
+  }
+
+  /* Step 5 of spec section 6 without SM2: from the genesis set, each entry's header is of the
+   * chain and names the trusted set (validators_hash), its certificate names that header
+   * (height, block_hash) and next_validators is the set the header names next; that set
+   * becomes the trusted one. {ok: bool, entry: index of the failing entry or null}. */
+  function checkHistory(receipt, genesis) {
+    var history = receipt && receipt.validator_history;
+    if (!Array.isArray(history)) return { ok: false, entry: null };
+    var trusted = genesis.validators;
+    for (var i = 0; i < history.length; i++) {
+      try {
+        var e = history[i], h = e.header, c = e.commit, v = e.next_validators;
+        var ok =
+          Object.keys(e).sort().join(",") === "commit,header,next_validators" &&
+          h.chain_id === genesis.chain_id &&
+          h.validators_hash === sm3Of(trusted) &&
+          c.height === h.height &&
+          c.block_hash === sm3Of(h) &&
+          h.next_validators_hash === sm3Of(v);
+        if (!ok) return { ok: false, entry: i };
+        trusted = v;
+      } catch (err) {
+        return { ok: false, entry: i };
+      }
+    }
+    return { ok: true, entry: null };
+  }
+
   /* An evidence file: its path leads to the files root signed in the deposit's payload. */
   function checkFileInDeposit(fileSm3, index, path, receipt) {
     try {
@@ -109,6 +141,7 @@
     rootFromPath: rootFromPath,
     leafHash: leafHash,
     checkReceipt: checkReceipt,
+    checkHistory: checkHistory,
     checkFileInDeposit: checkFileInDeposit,
   };
 })(typeof window !== "undefined" ? window : this);

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
-from api.domain_support import authenticated, node_of
+from api.domain_support import authenticate_request, authenticated, node_of
 from ledger.canonical import parse_json
 from ledger.crypto import sm3_hex
 from ledger.domains.evidence.offchain import EvidenceStore
@@ -41,7 +41,7 @@ from ledger.domains.evidence.rules import DEPOSITS, STATS
 from ledger.domains.evidence.schemas import MetadataSubmission
 from ledger.errors import InvalidInput, LedgerError, NotFound, RuleViolation, StorageError, TooLarge
 from ledger.node import Node
-from ledger.request_auth import HEADER_MEMBER, Forbidden, RequestVerifier
+from ledger.request_auth import HEADER_MEMBER, Forbidden
 from ledger.state import MemberRecord
 from ledger.verify import verify_receipt
 
@@ -162,11 +162,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def authenticate(request: Request, body: bytes) -> MemberRecord:
     """As api.domain_support.authenticated, over a body already read (with a size limit)."""
-    node = node_of(request)
-    verifier: RequestVerifier = request.app.state.request_verifier
-    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    return verifier.verify(node.registry, headers, request.method, path, body, node.clock())
+    return authenticate_request(request, body)
 
 
 def checked_metadata(
