@@ -479,8 +479,11 @@ class Store:
                 terms = []
                 for k, (level, idx) in enumerate(chunk):
                     binds[f"l{k}"], binds[f"x{k}"] = level, idx
-                    terms.append(f"(level = :l{k} AND idx = :x{k})")
-                sql = f"SELECT level, idx, hash FROM {table} WHERE {scope}({' OR '.join(terms)})"
+                    # The scope goes inside each term: SQLite then looks up every node by the
+                    # whole primary key; with ``height = :h AND (... OR ...)`` outside the OR
+                    # it scanned all the block's nodes (0.65 ms against 0.05 ms).
+                    terms.append(f"({scope}level = :l{k} AND idx = :x{k})")
+                sql = f"SELECT level, idx, hash FROM {table} WHERE {' OR '.join(terms)}"
                 for level, idx, value in conn.execute(text(sql), binds):
                     out[(level, idx)] = bytes(value)
         return self._complete(out, nodes, tree)
