@@ -6,6 +6,7 @@ import json
 import math
 
 import pytest
+import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -335,3 +336,34 @@ def test_key_order_independent_of_insertion_order(d):
 def test_pretty_printed_json_canonicalises_identically(value):
     pretty = json.dumps(value, indent=3, ensure_ascii=True)
     assert canonical(parse_json(pretty)) == canonical(value)
+
+
+# --- the fast encoder against the rfc8785 package -----------------------------------------------
+
+# every code point but lone surrogates: control characters, quotes, backslashes, U+2028,
+# the private-use area just below U+FFFF and astral characters, in values and in keys
+_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)
+    | _text
+    | st.sampled_from(["\ue000", "\U0001f600", "\u2028", "\x7f", "\x00", "\\", '"']),
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.dictionaries(_text | st.sampled_from(["\ue000", "\U0001f600", "a"]), inner, max_size=5)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_json_values)
+def test_canonical_equals_rfc8785_package(value):
+    assert canonical(value) == rfc8785.dumps(value)
+
+
+def test_astral_keys_sort_by_utf16_code_units():
+    value = {"\U0001f600": 1, "\ue000": 2, "a": 3}
+    assert canonical(value) == rfc8785.dumps(value)
+    assert canonical(value).index("\U0001f600".encode()) < canonical(value).index("\ue000".encode())
