@@ -562,8 +562,10 @@ def test_deposit_verify_restricted_reads_custody_and_replay(
     mine = read(PLATFORM, "/v1/evidence/deposits").json()["deposits"]
     assert [d["deposit_id"] for d in mine] == [web_id]
     assert mine[0]["title"] == web.metadata["title"]
-    log = (consortium.home / "evidence" / "access.log").read_text().splitlines()
-    assert any(json.loads(line)["member"] == AUDITOR for line in log)
+    logged = read(AUDITOR, "/v1/access-log").json()["entries"]
+    reads = [(e["reader"], e["action"]) for e in logged]
+    assert (AUDITOR, "GET /v1/evidence/deposits/{deposit_id}/metadata as auditor") in reads
+    assert (COURT, "GET /v1/evidence/deposits/{deposit_id}/metadata as court") in reads
 
     # --- custody on chain: access, transfer, seal, cease processing
     def custody(member: str, deposit_id: str, kind: str, **extra: Any) -> dict[str, Any]:

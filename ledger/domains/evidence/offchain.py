@@ -5,7 +5,6 @@
 * ``HOME/files/ab/cd/<sm3>`` — the optional content-addressed store of uploaded files, by
   their SM3 (``ab``, ``cd``: its first two bytes), accepted only when the hash is one of the
   deposit's files and the size is the deposited size;
-* ``HOME/evidence/access.log`` — one JSON line per restricted read (who read what, when).
 
 Nothing is deleted: ceasing processing (PIPL Art. 47) stops the serving, not the storage.
 Writes are atomic (temporary file, fsync, rename), so a crash leaves either the old or the new
@@ -46,7 +45,6 @@ class EvidenceStore:
         self.home = Path(home)
         self.metadata_dir = self.home / "evidence" / "metadata"
         self.files_dir = self.home / "files"
-        self.access_log = self.home / "evidence" / "access.log"
         self._metadata: dict[str, dict[str, Any]] | None = None
 
     # --- metadata ------------------------------------------------------------------------
@@ -98,12 +96,3 @@ class EvidenceStore:
             return self.file_path(file_sm3).read_bytes()
         except FileNotFoundError:
             return None
-
-    # --- access log ----------------------------------------------------------------------
-
-    def log_access(self, entry: dict[str, Any]) -> None:
-        line = json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n"
-        with _LOCK:
-            self.access_log.parent.mkdir(parents=True, exist_ok=True)
-            with self.access_log.open("a", encoding="utf-8") as f:
-                f.write(line)
