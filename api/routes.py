@@ -12,6 +12,7 @@ from pydantic import create_model
 from sqlalchemy import text
 
 from api import schemas
+from api.domain_support import read_body
 from ledger.canonical import parse_json
 from ledger.cosign import Cosignature, check_cosignature
 from ledger.errors import MalformedData, NotFound, TooLarge, Unavailable
@@ -29,16 +30,7 @@ def _node(request: Request) -> Node:
 
 
 async def _body(request: Request, limit: int) -> Any:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"request body is {declared} bytes; the limit is {limit}")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"request body is larger than the limit of {limit} bytes")
-        chunks.append(chunk)
-    return parse_json(b"".join(chunks))
+    return parse_json(await read_body(request, limit))
 
 
 @router.post(

@@ -32,10 +32,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from api import explorer
+from api.domain_support import read_body
 from api.routes import signing_identity
 from ledger.canonical import parse_json
 from ledger.domains.evidence.http import deposit_record, store_of, verify_deposit_file
-from ledger.errors import InvalidInput, LedgerError, MalformedData, NotFound, TooLarge, Unavailable
+from ledger.errors import InvalidInput, LedgerError, MalformedData, NotFound, Unavailable
 from ledger.model import Genesis
 from ledger.node import Node
 from ledger.report import (
@@ -130,19 +131,6 @@ def static_file(name: str) -> Response:
     )
 
 
-async def _read(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"request body is {declared} bytes; the limit is {limit}")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"request body is larger than the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 # --- receipts ------------------------------------------------------------------------------------
 
 
@@ -152,7 +140,7 @@ async def verify_receipt_steps(request: Request) -> dict[str, Any]:
     the genesis given as ``{"receipt": ..., "genesis": ...}``. Always ``200`` with the steps
     when the body is JSON; ``valid`` is true when every step passed."""
     node = _node(request)
-    body = await _read(request, MAX_RECEIPT_BYTES)
+    body = await read_body(request, MAX_RECEIPT_BYTES)
     try:
         value = parse_json(body)
     except LedgerError as exc:
@@ -259,7 +247,7 @@ def _evidence_input(value: Any) -> tuple[str, str | None, str | None]:
 async def verify_evidence(request: Request) -> dict[str, Any]:
     """Verify a file by its SM3 (computed by the caller) against a deposit; without
     ``deposit_id``, the deposit whose single file it is."""
-    value = parse_json(await _read(request, 64 * 1024))
+    value = parse_json(await read_body(request, 64 * 1024))
     sm3, deposit_id, name = _evidence_input(value)
     result = await run_in_threadpool(evidence_check, request, sm3, deposit_id, name)
     result.pop("outcome", None)
@@ -367,6 +355,6 @@ def report_json(
 @router.post("/v1/reports/verify", tags=["reports"])
 async def report_verify(request: Request) -> JSONResponse:
     """Check a report PDF (the request body) against this node's genesis."""
-    body = await _read(request, MAX_REPORT_BYTES)
+    body = await read_body(request, MAX_REPORT_BYTES)
     result = await run_in_threadpool(verify_report_pdf, body, _node(request).genesis)
     return JSONResponse(result)

@@ -51,7 +51,6 @@ from ledger.errors import (
     MalformedData,
     NotFound,
     RuleViolation,
-    TooLarge,
     VerificationError,
 )
 
@@ -1019,7 +1018,7 @@ def _verify(node: Any, request: VerifyRequest) -> dict[str, Any]:
 
 
 def _router() -> APIRouter:
-    from api.domain_support import authenticated, node_of, require_roles
+    from api.domain_support import authenticated, node_of, read_body, require_roles
     from ledger.request_auth import Forbidden
 
     router = APIRouter(prefix="/v1/edu_card", tags=["edu_card"])
@@ -1131,10 +1130,7 @@ def _router() -> APIRouter:
         "disclosures": [[salt, name, value], ...]} -> the steps checked, each with its
         outcome in plain words, and the disclosed claims that matched."""
         node = node_of(request)
-        body = await request.body()
-        if len(body) > MAX_VERIFY_BODY:
-            raise TooLarge(f"the body is larger than {MAX_VERIFY_BODY} bytes")
-        value = parse_json(body)
+        value = parse_json(await read_body(request, MAX_VERIFY_BODY))
         if not isinstance(value, dict):
             raise MalformedData('the body must be a JSON object {"credential" | "qr", ...}')
         try:

@@ -21,7 +21,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
-from api.domain_support import ACCESS_READ, authenticate_request, authenticated, node_of
+from api.domain_support import (
+    ACCESS_READ,
+    authenticate_request,
+    authenticated,
+    node_of,
+    read_body,
+)
 from ledger.canonical import parse_json
 from ledger.crypto import sm3_hex
 from ledger.domains.evidence.offchain import EvidenceStore
@@ -39,7 +45,7 @@ from ledger.domains.evidence.proofs import (
 )
 from ledger.domains.evidence.rules import DEPOSITS, STATS
 from ledger.domains.evidence.schemas import MetadataSubmission
-from ledger.errors import InvalidInput, LedgerError, NotFound, RuleViolation, StorageError, TooLarge
+from ledger.errors import InvalidInput, LedgerError, NotFound, RuleViolation, StorageError
 from ledger.node import Node
 from ledger.request_auth import HEADER_MEMBER, Forbidden
 from ledger.state import MemberRecord
@@ -145,24 +151,6 @@ def require_reader(member: MemberRecord, record: Mapping[str, Any], what: str) -
                 code="evidence_sealed",
             )
     return rel
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"request body is {declared} bytes; the limit is {limit}")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"request body is larger than the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def authenticate(request: Request, body: bytes) -> MemberRecord:
-    """As api.domain_support.authenticated, over a body already read (with a size limit)."""
-    return authenticate_request(request, body)
 
 
 def checked_metadata(
@@ -610,7 +598,7 @@ def build_router() -> APIRouter:
         """The depositor registers the metadata document; checked against the commitment."""
         node, store = node_of(request), store_of(request)
         body = await read_body(request, node.settings.max_tx_bytes * 4)
-        member = authenticate(request, body)
+        member = authenticate_request(request, body)
         record = deposit_record(node, deposit_id)
         if member.id != record["depositor"]:
             raise Forbidden(
@@ -714,7 +702,7 @@ def build_router() -> APIRouter:
                 code="file_store_disabled",
             )
         body = await read_body(request, node.settings.max_request_bytes)
-        member = authenticate(request, body)
+        member = authenticate_request(request, body)
         record = deposit_record(node, deposit_id)
         if member.id not in (record["depositor"], record["custodian"]):
             raise Forbidden(
@@ -801,7 +789,7 @@ def build_router() -> APIRouter:
         body = await read_body(request, node.settings.max_request_bytes)
         member = None
         if HEADER_MEMBER.lower() in {k.lower() for k in request.headers}:
-            member = authenticate(request, body)
+            member = authenticate_request(request, body)
         deposit_id, file_sm3, data, filename, index = verify_input(
             body, request.headers.get("content-type", "")
         )
