@@ -17,51 +17,74 @@ MAX_SAFE_INTEGER = 2**53 - 1
 _MAX_DEPTH = 64
 
 
-def _check(value: Any, path: str, depth: int) -> bool:
+class _Refused(Exception):
+    """Raised inside ``_check``; the path to the value is filled in as it unwinds, so a
+    value that passes costs no path formatting."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        self.parts: list[str] = []
+
+    def error(self) -> CanonicalizationError:
+        return CanonicalizationError("$" + "".join(reversed(self.parts)) + ": " + self.problem)
+
+
+def _check(value: Any, depth: int) -> bool:
     """Refuse what C() cannot encode; True when an object key lies outside the BMP (where
     sorting by code point and by UTF-16 code unit, as RFC 8785 sorts, can differ)."""
     if depth > _MAX_DEPTH:
-        raise CanonicalizationError(f"{path}: nesting deeper than {_MAX_DEPTH} levels")
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+        raise _Refused(f"nesting deeper than {_MAX_DEPTH} levels")
+    if isinstance(value, str | bool) or value is None:
         return False
     if isinstance(value, int):
         if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
-            raise CanonicalizationError(
-                f"{path}: integer {value} is outside ±(2^53-1); send it as a string"
-            )
+            raise _Refused(f"integer {value} is outside ±(2^53-1); send it as a string")
         return False
     if isinstance(value, float):
-        raise CanonicalizationError(
-            f"{path}: floating-point number {value!r} is not allowed; "
+        raise _Refused(
+            f"floating-point number {value!r} is not allowed; "
             'send decimals as strings such as "1250000.00"'
         )
+    children: Any
     if isinstance(value, dict):
-        astral = False
-        for key, item in value.items():
+        children, step = value.items(), ".{}"
+    elif isinstance(value, list | tuple):
+        children, step = enumerate(value), "[{}]"
+    else:
+        raise _Refused(f"{type(value).__name__} is not a JSON value")
+    astral = False
+    for key, item in children:
+        if step == ".{}":
             if not isinstance(key, str):
-                raise CanonicalizationError(f"{path}: object key {key!r} is not a string")
-            astral = astral or (not key.isascii() and max(key) > "\uffff")
-            astral = _check(item, f"{path}.{key}", depth + 1) or astral
-        return astral
-    if isinstance(value, list | tuple):
-        astral = False
-        for i, item in enumerate(value):
-            astral = _check(item, f"{path}[{i}]", depth + 1) or astral
-        return astral
-    raise CanonicalizationError(f"{path}: {type(value).__name__} is not a JSON value")
+                raise _Refused(f"object key {key!r} is not a string")
+            if not key.isascii() and max(key) > "\uffff":
+                astral = True
+        try:
+            if _check(item, depth + 1):
+                astral = True
+        except _Refused as refused:
+            refused.parts.append(step.format(key))
+            raise
+    return astral
+
+
+# sort_keys and no spaces: with the checks above, exactly the RFC 8785 bytes (see canonical)
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical(value: Any) -> bytes:
     """``C(value)``: the RFC 8785 bytes of a JSON value without floats."""
-    astral_keys = _check(value, "$", 0)
+    try:
+        astral_keys = _check(value, 0)
+    except _Refused as refused:
+        raise refused.error() from None
     try:
         if not astral_keys:
             # Once floats, unsafe integers and non-string keys are refused, and every key
             # sorts the same by code point as by UTF-16 code unit, the standard encoder
             # writes the RFC 8785 bytes (same escapes, same integers), at a quarter of the
             # cost; tests/test_canonical.py checks it against rfc8785 on generated values.
-            text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            return text.encode("utf-8")
+            return _ENCODER.encode(value).encode("utf-8")
         return rfc8785.dumps(value)
     except rfc8785.CanonicalizationError as exc:
         raise CanonicalizationError(str(exc)) from exc

@@ -10,6 +10,7 @@ arithmetic happens.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from typing import Protocol
 
@@ -24,14 +25,21 @@ SM2_N = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123
 _SM3 = hashes.SM3()
 _ALGORITHM = ec.ECDSA(_SM3)
 HEX_DIGITS = frozenset("0123456789abcdef")
+_LOWER_HEX = re.compile("[0-9a-f]*")
+# Copying a fresh SM3 context skips OpenSSL's digest lookup by name on every hash.
+_SM3_EMPTY = hashlib.new("sm3")
 
 
 def sm3(data: bytes) -> bytes:
-    return hashlib.new("sm3", data).digest()
+    h = _SM3_EMPTY.copy()
+    h.update(data)
+    return h.digest()
 
 
 def sm3_hex(data: bytes) -> str:
-    return hashlib.new("sm3", data).hexdigest()
+    h = _SM3_EMPTY.copy()
+    h.update(data)
+    return h.hexdigest()
 
 
 def is_hex(text: object, length: int | None = None) -> bool:
@@ -39,7 +47,7 @@ def is_hex(text: object, length: int | None = None) -> bool:
         isinstance(text, str)
         and (length is None or len(text) == length)
         and len(text) % 2 == 0
-        and HEX_DIGITS.issuperset(text)
+        and _LOWER_HEX.fullmatch(text) is not None
     )
 
 

@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ledger.crypto import sm3
 from ledger.errors import ProofError
 
 Node = tuple[int, int]  # (level, index): the perfect subtree of leaves [index*2^level, +2^level)
@@ -35,7 +36,7 @@ class Hasher:
         return self.digest(b"\x01" + left + right)
 
 
-SM3 = Hasher("sm3", lambda data: hashlib.new("sm3", data).digest())
+SM3 = Hasher("sm3", sm3)
 SHA256 = Hasher("sha256", lambda data: hashlib.sha256(data).digest())
 
 

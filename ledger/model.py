@@ -139,6 +139,29 @@ class SignedTransaction:
             raise MalformedData(f"{where}.signature: expected hex DER of at most 80 bytes")
         return cls(Envelope.from_wire(obj["envelope"], f"{where}.envelope"), signature)
 
+    @classmethod
+    def from_checked(
+        cls, value: Mapping[str, Any], envelope_bytes: bytes, tx_id: str, leaf_hash: bytes
+    ) -> SignedTransaction:
+        """The transaction that :meth:`from_wire` accepted from an identical copy of
+        ``value`` in a verification worker (``ledger.admission.check_chunk``), rebuilt
+        without checking it again; the bytes and hashes the worker computed come along."""
+        obj = value["envelope"]
+        envelope = Envelope(
+            chain_id=obj["chain_id"],
+            type=obj["type"],
+            submitter=obj["submitter"],
+            key_id=obj["key_id"],
+            nonce=obj["nonce"],
+            timestamp=obj["timestamp"],
+            payload=obj["payload"],
+        )
+        envelope.__dict__["canonical"] = envelope_bytes
+        envelope.__dict__["tx_id"] = tx_id
+        tx = cls(envelope, value["signature"])
+        tx.__dict__["leaf_hash"] = leaf_hash
+        return tx
+
     def to_wire(self) -> dict[str, Any]:
         return {"envelope": self.envelope.to_wire(), "signature": self.signature}
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger import metrics
-from ledger.admission import Refusal, prepare_chunk
+from ledger.admission import Refusal, check_chunk, prepare_chunk
 from ledger.block import Block, BuiltBlock, build_block
 from ledger.canonical import parse_json
 from ledger.crypto import key_id
@@ -159,7 +159,7 @@ class Node:
         if self.settings.verify_workers > 0 and self._pool is None:
             self._pool = ProcessPoolExecutor(self.settings.verify_workers, initializer=worker_init)
             for f in [
-                self._pool.submit(prepare_chunk, [], "", 0)
+                self._pool.submit(check_chunk, [], "", 0)
                 for _ in range(self.settings.verify_workers)
             ]:
                 f.result()
@@ -380,12 +380,16 @@ class Node:
         size = self.settings.verify_chunk_txs
         loop = asyncio.get_running_loop()
         futures = [
-            loop.run_in_executor(self._pool, prepare_chunk, items[i : i + size], chain_id, limit)
+            loop.run_in_executor(self._pool, check_chunk, items[i : i + size], chain_id, limit)
             for i in range(0, len(items), size)
         ]
         out: list[SignedTransaction | Refusal] = []
-        for part in await asyncio.gather(*futures):
-            out.extend(part)
+        results = (r for part in await asyncio.gather(*futures) for r in part)
+        for value, result in zip(values, results, strict=True):
+            if isinstance(result, Refusal):
+                out.append(result)
+            else:
+                out.append(SignedTransaction.from_checked(value, *result))
         return out
 
     async def verify_block_signatures(self, txs: Sequence[SignedTransaction]) -> str | None:
@@ -416,6 +420,7 @@ class Node:
         if not items:
             return None
         chain_id, limit = self.genesis.chain_id, self.settings.max_tx_bytes
+        results: Sequence[object]
         if self._pool is None or len(items) < 8:
             results = prepare_chunk(items, chain_id, limit)
         else:
@@ -424,7 +429,7 @@ class Node:
             parts = await asyncio.gather(
                 *[
                     loop.run_in_executor(
-                        self._pool, prepare_chunk, items[i : i + size], chain_id, limit
+                        self._pool, check_chunk, items[i : i + size], chain_id, limit
                     )
                     for i in range(0, len(items), size)
                 ]
