@@ -46,7 +46,8 @@ def _check(value: Any, depth: int) -> bool:
             'send decimals as strings such as "1250000.00"'
         )
     children: Any
-    if isinstance(value, dict):
+    is_object = isinstance(value, dict)
+    if is_object:
         children, step = value.items(), ".{}"
     elif isinstance(value, list | tuple):
         children, step = enumerate(value), "[{}]"
@@ -54,7 +55,7 @@ def _check(value: Any, depth: int) -> bool:
         raise _Refused(f"{type(value).__name__} is not a JSON value")
     astral = False
     for key, item in children:
-        if step == ".{}":
+        if is_object:
             if not isinstance(key, str):
                 raise _Refused(f"object key {key!r} is not a string")
             if not key.isascii() and max(key) > "\uffff":

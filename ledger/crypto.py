@@ -24,7 +24,6 @@ from ledger.errors import InvalidKey, InvalidSignature, KeystoreError, Malformed
 SM2_N = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123
 _SM3 = hashes.SM3()
 _ALGORITHM = ec.ECDSA(_SM3)
-HEX_DIGITS = frozenset("0123456789abcdef")
 _LOWER_HEX = re.compile("[0-9a-f]*")
 # Copying a fresh SM3 context skips OpenSSL's digest lookup by name on every hash.
 _SM3_EMPTY = hashlib.new("sm3")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger import metrics
-from ledger.admission import Refusal, check_chunk, prepare_chunk
+from ledger.admission import Checked, Refusal, check_chunk, prepare_chunk
 from ledger.block import Block, BuiltBlock, build_block
 from ledger.canonical import parse_json
 from ledger.crypto import key_id
@@ -369,28 +369,36 @@ class Node:
         while len(self.rejected) > self.settings.rejected_cache_size:
             self.rejected.popitem(last=False)
 
+    def _verifies_inline(self, items: Sequence[tuple[Any, str | None]]) -> bool:
+        return self._pool is None or len(items) < 8
+
+    async def _check_in_pool(
+        self, items: Sequence[tuple[Any, str | None]]
+    ) -> list[Checked | Refusal]:
+        """``admission.check_chunk`` over ``items`` in chunks of ``verify_chunk_txs``, in order."""
+        chain_id, limit = self.genesis.chain_id, self.settings.max_tx_bytes
+        size = self.settings.verify_chunk_txs
+        loop = asyncio.get_running_loop()
+        parts = await asyncio.gather(
+            *[
+                loop.run_in_executor(self._pool, check_chunk, items[i : i + size], chain_id, limit)
+                for i in range(0, len(items), size)
+            ]
+        )
+        return [r for part in parts for r in part]
+
     async def _prepare(self, values: Sequence[Any]) -> list[SignedTransaction | Refusal]:
         items = []
         for value in values:
             record = self.registry.active_key(_key_id_of(value) or "")
             items.append((value, None if record is None else record.public_key))
-        chain_id, limit = self.genesis.chain_id, self.settings.max_tx_bytes
-        if self._pool is None or len(items) < 8:
-            return prepare_chunk(items, chain_id, limit)
-        size = self.settings.verify_chunk_txs
-        loop = asyncio.get_running_loop()
-        futures = [
-            loop.run_in_executor(self._pool, check_chunk, items[i : i + size], chain_id, limit)
-            for i in range(0, len(items), size)
+        if self._verifies_inline(items):
+            return prepare_chunk(items, self.genesis.chain_id, self.settings.max_tx_bytes)
+        results = await self._check_in_pool(items)
+        return [
+            r if isinstance(r, Refusal) else SignedTransaction.from_checked(value, *r)
+            for value, r in zip(values, results, strict=True)
         ]
-        out: list[SignedTransaction | Refusal] = []
-        results = (r for part in await asyncio.gather(*futures) for r in part)
-        for value, result in zip(values, results, strict=True):
-            if isinstance(result, Refusal):
-                out.append(result)
-            else:
-                out.append(SignedTransaction.from_checked(value, *result))
-        return out
 
     async def verify_block_signatures(self, txs: Sequence[SignedTransaction]) -> str | None:
         """Check the signatures of a proposed block's transactions in the worker pool.
@@ -419,22 +427,11 @@ class Node:
             items.append((tx.to_wire(), public_key))
         if not items:
             return None
-        chain_id, limit = self.genesis.chain_id, self.settings.max_tx_bytes
         results: Sequence[object]
-        if self._pool is None or len(items) < 8:
-            results = prepare_chunk(items, chain_id, limit)
+        if self._verifies_inline(items):
+            results = prepare_chunk(items, self.genesis.chain_id, self.settings.max_tx_bytes)
         else:
-            size = self.settings.verify_chunk_txs
-            loop = asyncio.get_running_loop()
-            parts = await asyncio.gather(
-                *[
-                    loop.run_in_executor(
-                        self._pool, check_chunk, items[i : i + size], chain_id, limit
-                    )
-                    for i in range(0, len(items), size)
-                ]
-            )
-            results = [r for part in parts for r in part]
+            results = await self._check_in_pool(items)
         for result in results:
             if isinstance(result, Refusal):
                 return f"transaction {result.tx_id}: {result.message}"
