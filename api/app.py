@@ -18,8 +18,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import audit_routes, portal, routes
+from api.domains import ROUTERS
 from api.runtime import NodeRuntime
-from ledger.domains import DOMAINS
 from ledger.errors import LedgerError, StorageError
 from ledger.request_auth import RequestVerifier
 from ledger.settings import Settings
@@ -122,8 +122,6 @@ def create_app(settings: Settings, runtime: NodeRuntime | None = None) -> FastAP
     audit_routes.install(app)  # export and read-access log (issue 5)
     app.add_middleware(ServerTimingMiddleware)
     app.state.request_verifier = RequestVerifier()
-    for domain in DOMAINS:
-        router = domain.router(rt)
-        if router is not None:
-            app.include_router(router)
+    for domain_router in ROUTERS:
+        app.include_router(domain_router(rt))
     return app

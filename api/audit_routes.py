@@ -19,10 +19,10 @@ from api.domain_support import ACCESS_READ, authenticated, node_of, require_role
 from api.routes import signing_identity
 from ledger.access_log import head_body, sign_head
 from ledger.canonical import MAX_SAFE_INTEGER
+from ledger.domains.member.state import MemberRecord
 from ledger.errors import NotFound, StorageError
 from ledger.export import AUDIT_ROLES, MEDIA_TYPES, ExportQuery, encode, export_records
 from ledger.node import Node
-from ledger.state import MemberRecord
 
 router = APIRouter(tags=["audit"])
 

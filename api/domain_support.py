@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.routing import Route
 
+from ledger.domains.member.state import MemberRecord
 from ledger.errors import TooLarge
 from ledger.node import Node
 from ledger.request_auth import RequestVerifier, require_roles
-from ledger.state import MemberRecord
 
 __all__ = [
     "ACCESS_READ",

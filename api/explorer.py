@@ -18,12 +18,11 @@ from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import func, select
 
 from ledger.canonical import parse_json
-from ledger.domains import REGISTRY
 from ledger.domains.bidding.rules import NS_TENDERS
 from ledger.domains.evidence import DEPOSITS, file_leaf
+from ledger.domains.registry import REGISTRY
 from ledger.errors import NotFound
 from ledger.node import Node
-from ledger.policy import MEMBERSHIP_TYPES
 from ledger.report import times
 from ledger.store import schema as t
 
@@ -41,10 +40,10 @@ def _node(request: Request) -> Node:
 
 
 def domain_of(tx_type: str) -> str:
-    if tx_type in MEMBERSHIP_TYPES:
-        return "membership"
-    entry = REGISTRY.by_type.get(tx_type)
-    return entry[0].name if entry is not None else tx_type.split(".", 1)[0]
+    domain = REGISTRY.domain_of(tx_type)
+    if domain is None:
+        return tx_type.split(".", 1)[0]
+    return "membership" if domain.name == "member" else domain.name
 
 
 def _signers(commit_bytes: bytes) -> list[str]:

@@ -15,6 +15,7 @@ from api import schemas
 from api.domain_support import read_body
 from ledger.canonical import parse_json
 from ledger.cosign import Cosignature, check_cosignature
+from ledger.domains.validator import views as validator_views
 from ledger.errors import MalformedData, NotFound, TooLarge, Unavailable
 from ledger.model import Header
 from ledger.node import Node
@@ -140,10 +141,9 @@ def checkpoints(
 def certifying_validators(node: Node, height: int) -> dict[str, Any]:
     """The set certifying block ``height`` and the handovers from the genesis set to it, as
     a receipt of that block carries them (spec section 6, steps 5 and 6)."""
-    return {
-        "validators": node.validators_for(height).to_wire(),
-        "validator_history": node.validator_history(height),
-    }
+    return validator_views.certifying_validators(
+        node.validators, height, node.validator_history(height)
+    )
 
 
 def signing_identity(node: Node, public_key: str) -> tuple[str, list[dict[str, Any]]] | None:

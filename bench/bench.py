@@ -1090,7 +1090,7 @@ def populate(home: Path, db_url: str, total: int, block_txs: int, cores: int) ->
     log_range = store.log_range(tip.log_size)
     domain_kwargs: dict[str, Any] = {}
     if "domain_state" in inspect.signature(build_block).parameters:
-        from ledger.domains import StateStore
+        from ledger.domains.state import StateStore
 
         if have:
             raise RuntimeError(

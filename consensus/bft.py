@@ -63,9 +63,9 @@ from consensus.value import ProposedBlock, decoder, same_json, value_id
 from ledger.block import BuiltBlock
 from ledger.canonical import parse_json
 from ledger.crypto import Signer
+from ledger.domains.validator.verify import verify_commit
 from ledger.errors import LedgerError, MalformedData, NotFound, StorageError, TooLarge
 from ledger.model import CommitCertificate, Genesis, Header, SignedTransaction
-from ledger.verify import verify_commit
 
 log = logging.getLogger("ledger.consensus")
 

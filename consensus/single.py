@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from consensus.engine import Application, ConsensusEngine
 from keys import Signer
 from ledger.block import BuiltBlock
+from ledger.domains.validator.state import certifies_alone
 from ledger.errors import LedgerError, OperationFailed
 from ledger.model import CommitCertificate, CommitSignature, SignedTransaction, commit_vote
-from ledger.validators import certifies_alone
 
 log = logging.getLogger("ledger.consensus")
 

@@ -25,9 +25,9 @@ from typing import Any
 
 from ledger.canonical import canonical
 from ledger.crypto import PublicKey, Signer, sm3_hex
+from ledger.domains.validator.verify import history_validator
 from ledger.errors import InvalidSignature, LedgerError, MalformedData, VerificationError
 from ledger.model import Genesis
-from ledger.verify import history_validator
 
 GENESIS_HASH = "0" * 64
 HEAD_TYPE = "access-log-head"

@@ -16,15 +16,15 @@ from typing import Any, Protocol
 from ledger.access_log import AccessLogError, verify_chain
 from ledger.canonical import canonical, parse_json
 from ledger.crypto import PublicKey
-from ledger.domains import StateStore
+from ledger.domains.member.state import MemberRegistry
+from ledger.domains.state import StateStore
+from ledger.domains.validator.state import ValidatorSchedule
+from ledger.domains.validator.verify import verify_commit
 from ledger.errors import InvalidInput, LedgerError, VerificationError
+from ledger.execution import ExecutionHost, execute
 from ledger.genesis import genesis_block
 from ledger.merkle import SM3, CompactRange, MemoryTree, Node
 from ledger.model import CommitCertificate, Genesis, Header, SignedTransaction
-from ledger.rules import check_state, execute_domain
-from ledger.state import MemberRegistry
-from ledger.validators import ValidatorSchedule, is_validator_type
-from ledger.verify import verify_commit
 
 
 class AuditError(VerificationError):
@@ -191,30 +191,21 @@ class Auditor:
                 header.next_validators_hash,
             )
         changes = self.schedule.begin_block()
+        host = ExecutionHost(self.registry, changes, self.genesis.params)
         tree = MemoryTree(SM3)
         view = self.domain_state.overlay()
         self.new_log_nodes: list[tuple[Node, bytes]] = []
         for i, tx in enumerate(txs):
-            if block.height > 0:
+            if block.height == 0:
+                self.registry.apply(tx.envelope, 0)  # the founding members (spec section 5.1)
+            else:
                 try:
-                    check_state(tx, self.registry, changes)
-                    execute_domain(
-                        tx,
-                        self.registry,
-                        view,
-                        height=block.height,
-                        time_ms=header.timestamp,
-                        params=self.genesis.params,
-                    )
+                    execute(tx, host, view, height=block.height, time_ms=header.timestamp)
                 except LedgerError as exc:
                     self.fail(
                         f"{where} transaction {i} ({tx.tx_id})",
                         f"breaks a rule at this height: {exc.message}",
                     )
-            if tx.envelope.type.startswith("member."):
-                self.registry.apply(tx.envelope, block.height)
-            elif is_validator_type(tx.envelope.type):
-                changes.apply(tx.envelope)
             tree.append(tx.leaf_hash)
             self.new_log_nodes.extend(self.log.append(tx.leaf_hash))
         view.commit()

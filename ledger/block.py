@@ -11,13 +11,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.domains import Overlay, StateStore
+from ledger.domains.member.state import MemberRegistry
+from ledger.domains.state import Overlay, StateStore
+from ledger.domains.validator.state import ValidatorSchedule
 from ledger.errors import LedgerError
+from ledger.execution import ExecutionHost, execute
 from ledger.merkle import SM3, CompactRange, MemoryTree, Node
 from ledger.model import CommitCertificate, Header, SignedTransaction, ValidatorSet
-from ledger.rules import check_state, check_timestamp, execute_domain
-from ledger.state import MemberRegistry
-from ledger.validators import ValidatorSchedule, is_validator_type
+from ledger.rules import check_timestamp
 
 
 @dataclass(frozen=True)
@@ -72,26 +73,20 @@ def build_block(
     changes = None if schedule is None else schedule.begin_block()
     timestamp = next_timestamp(prev, now_ms)
     state = registry.copy()
+    host = ExecutionHost(state, changes, params)
     view = (domain_state or StateStore()).overlay()
     log_after = CompactRange(log.hasher, log.size, log.frontier)
     tree = MemoryTree(SM3)
     accepted: list[SignedTransaction] = []
     rejected: list[tuple[SignedTransaction, LedgerError]] = []
     new_log_nodes: list[tuple[Node, bytes]] = []
-    changed: set[str] = set()
     for tx in candidates:
         try:
             check_timestamp(tx, now_ms, tolerance_ms)
-            check_state(tx, state, changes)
-            execute_domain(tx, state, view, height=height, time_ms=timestamp, params=params)
+            execute(tx, host, view, height=height, time_ms=timestamp)
         except LedgerError as exc:
             rejected.append((tx, exc))
             continue
-        if tx.envelope.type.startswith("member."):
-            state.apply(tx.envelope, height)
-            changed.add(str(tx.envelope.payload["id"]))
-        elif changes is not None and is_validator_type(tx.envelope.type):
-            changes.apply(tx.envelope)
         accepted.append(tx)
         tree.append(tx.leaf_hash)
         new_log_nodes.extend(log_after.append(tx.leaf_hash))
@@ -121,6 +116,6 @@ def build_block(
         registry=state,
         log=log_after,
         domain_view=view,
-        member_changes=changed,
+        member_changes=state.changed,
         schedule=after,
     )

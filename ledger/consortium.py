@@ -10,6 +10,7 @@ from typing import Any
 
 from keys import FileKeyStore
 from ledger.canonical import canonical
+from ledger.domains.validator.demo import demo_addresses, validator_ids
 from ledger.errors import KeystoreError, MalformedData
 from ledger.model import Genesis, Member, Validator, ValidatorSet
 from ledger.policy import ROLES
@@ -40,10 +41,6 @@ class Consortium:
     @property
     def keys(self) -> Path:
         return self.home / "keys"
-
-
-def validator_ids(count: int) -> list[str]:
-    return [f"v{i}" for i in range(1, count + 1)]
 
 
 def create(
@@ -95,10 +92,7 @@ def create(
     config: dict[str, Any] = {
         "chain_id": chain_id,
         "demo": demo,
-        "validators": {
-            v.id: {"p2p": f"127.0.0.1:{base_port + i}", "api": f"127.0.0.1:{8000 + i}"}
-            for i, v in enumerate(vset)
-        },
+        "validators": demo_addresses([v.id for v in vset], base_port),
     }
     (home / "node.json").write_text(json.dumps(config, indent=2) + "\n")
     return Consortium(home, genesis)

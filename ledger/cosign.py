@@ -18,9 +18,9 @@ from typing import Any
 
 from ledger.canonical import canonical
 from ledger.crypto import PublicKey, Signer
+from ledger.domains.member.state import MemberRegistry
 from ledger.errors import InvalidSignature, NotFound, RuleViolation, VerificationError
 from ledger.model import Header, _exact_keys, _hex, _id, _int, _obj
-from ledger.state import MemberRegistry
 
 COSIGNATURE_TYPE = "ledger.cosignature"
 WITNESS_ROLE = "auditor"

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ledger.canonical import MAX_SAFE_INTEGER, canonical, parse_json
-from ledger.domains import DOMAINS
+from ledger.domains.member.rules import domain as member_domain
+from ledger.domains.registry import RECORD_DOMAINS
 from ledger.errors import InvalidInput, MalformedData, VerificationError
 from ledger.genesis import genesis_block
 from ledger.model import Genesis
-from ledger.policy import MEMBERSHIP_TYPES
 from ledger.store import Store, StoredTx
 from ledger.verify import verify_receipt
 
@@ -39,8 +39,8 @@ AUDIT_ROLES = frozenset({"auditor", "governance"})
 
 def domain_types() -> dict[str, list[str]]:
     """Each domain name and its transaction types (``membership``: the member.* types)."""
-    out = {d.name: sorted(d.specs) for d in DOMAINS}
-    out[MEMBERSHIP] = sorted(MEMBERSHIP_TYPES)
+    out = {d.name: sorted(d.specs) for d in RECORD_DOMAINS}
+    out[MEMBERSHIP] = sorted(member_domain.specs)
     return out
 
 

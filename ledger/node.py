@@ -22,6 +22,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from ledger import metrics
@@ -29,8 +30,11 @@ from ledger.admission import Checked, Refusal, check_chunk, prepare_chunk
 from ledger.block import Block, BuiltBlock, build_block
 from ledger.canonical import parse_json
 from ledger.crypto import key_id
-from ledger.domains import REGISTRY, StateStore
-from ledger.domains.state import PendingState
+from ledger.domains.member.state import MemberRegistry
+from ledger.domains.member.views import member_list
+from ledger.domains.registry import REGISTRY
+from ledger.domains.state import PendingState, StateStore
+from ledger.domains.validator.state import ValidatorSchedule, history_entry
 from ledger.errors import (
     InvalidInput,
     LedgerError,
@@ -39,15 +43,13 @@ from ledger.errors import (
     TooLarge,
     Unavailable,
 )
+from ledger.execution import ExecutionHost, check_signer, run
 from ledger.genesis import genesis_block
 from ledger.merkle import SM3, consistency_ranges, inclusion_ranges, nodes_for, proof_from_nodes
 from ledger.model import CommitCertificate, Genesis, Header, SignedTransaction, ValidatorSet
-from ledger.policy import MEMBERSHIP_TYPES
-from ledger.rules import check_not_seen, check_state, check_timestamp, execute_domain
+from ledger.rules import check_not_seen, check_timestamp
 from ledger.settings import Settings
-from ledger.state import MemberRegistry
 from ledger.store import Store, StoredTx
-from ledger.validators import VALIDATOR_TYPES, ValidatorSchedule, history_entry
 
 log = logging.getLogger("ledger.node")
 
@@ -127,17 +129,10 @@ class Node:
                 f"block of genesis.json ({expected.block_hash}); run `ledger audit`"
             )
         self.registry = store.load_registry()
-        # --- validator set changes (ledger/validators.py) ---
-        self.validators = ValidatorSchedule.replay(
-            genesis.validators,
-            (
-                (tx.envelope, height)
-                for tx, height, _ in store.domain_transactions(list(VALIDATOR_TYPES))
-            ),
-        )
-        # --- end validator set changes ---
+        self.params = MappingProxyType(dict(genesis.params))
         self.log = store.log_range(self._tip.log_size)
         self.domain_state = StateStore()
+        self.validators = ValidatorSchedule(genesis.validators)
         self._replay_domains()
         self.pending = PendingState(self.domain_state)
         self._stored: tuple[Header, CommitCertificate] | None = None
@@ -218,7 +213,7 @@ class Node:
             log=self.log,
             registry=self.registry,
             domain_state=self.domain_state,
-            params=self.genesis.params,
+            params=self.params,
             candidates=txs,
             now_ms=now_ms,
             tolerance_ms=self.settings.timestamp_tolerance_ms,
@@ -290,29 +285,32 @@ class Node:
                 gc.enable()
 
     def _replay_domains_from_store(self) -> None:
+        """Every transaction of every domain, in chain order, through the same path as block
+        building: the membership, the validator schedule and the domains' state."""
         registry = MemberRegistry.from_genesis(self.genesis)
+        schedule = ValidatorSchedule(self.genesis.validators)
         view = self.domain_state.overlay()
-        types = [*REGISTRY.type_roles(), *MEMBERSHIP_TYPES]
+        host: ExecutionHost | None = None
+        block_height = 0
+        types = list(REGISTRY.type_roles())
         for tx, height, block_time in self.store.domain_transactions(types, scan=True):
             if height == 0:
                 continue
-            if tx.envelope.type in MEMBERSHIP_TYPES:
-                registry.apply(tx.envelope, height)
-                continue
+            if host is None or height != block_height:
+                if host is not None:
+                    schedule.record(block_height, host.validator_changes())
+                host = ExecutionHost(registry, schedule.begin_block(), self.params)
+                block_height = height
             try:
-                execute_domain(
-                    tx,
-                    registry,
-                    view,
-                    height=height,
-                    time_ms=block_time,
-                    params=self.genesis.params,
-                )
+                run(tx, host, view, check_signer(tx, registry), height=height, time_ms=block_time)
             except LedgerError as exc:
                 raise StorageError(
                     f"replaying transaction {tx.tx_id} at height {height} failed: "
                     f"{exc.message}; run `ledger audit`"
                 ) from exc
+        if host is not None:
+            schedule.record(block_height, host.validator_changes())
+        self.validators = schedule
         view.commit()
 
     # --- pending state: rebase or re-check (docs/performance.md: ingest) ---
@@ -333,16 +331,17 @@ class Node:
         else:
             self.pending = PendingState(self.domain_state)
 
-    def _execute_pending(self, tx: SignedTransaction, now: int) -> None:
-        """Run a domain transaction over the pending state (no-op for other types)."""
-        if not REGISTRY.handles(tx.envelope.type):
-            return
-        height, params = self._tip.height + 1, self.genesis.params
+    def _execute_pending(
+        self, tx: SignedTransaction, now: int, roles: tuple[str, ...] | None = None
+    ) -> None:
+        """Run a transaction over the pending state. Membership and validator changes are
+        checked on scratch copies and applied only when a block takes them."""
+        if roles is None:
+            roles = check_signer(tx, self.registry)
+        height = self._tip.height + 1
+        host = ExecutionHost(self.registry.scratch(), self.validators.begin_block, self.params)
         self.pending.apply(
-            tx.tx_id,
-            lambda view: execute_domain(
-                tx, self.registry, view, height=height, time_ms=now, params=params
-            ),
+            tx.tx_id, lambda view: run(tx, host, view, roles, height=height, time_ms=now)
         )
 
     def _recheck_mempool(self) -> None:
@@ -457,7 +456,6 @@ class Node:
             if gen > generation:
                 in_store |= committed & set(ids)
         now = self.clock()
-        validator_changes = self.validators.begin_block()
         accepted: list[str] = []
         rejected: list[tuple[int, Refusal]] = []
         for i, p in enumerate(prepared):
@@ -468,9 +466,9 @@ class Node:
             try:
                 check_not_seen(p, in_store)
                 check_not_seen(p, self.mempool)
-                check_state(p, self.registry, validator_changes)
+                roles = check_signer(p, self.registry)
                 check_timestamp(p, now, self.settings.timestamp_tolerance_ms)
-                self._execute_pending(p, now)
+                self._execute_pending(p, now, roles)
             except LedgerError as exc:
                 refusal = Refusal.of(exc, p.tx_id)
                 rejected.append((i, refusal))
@@ -597,4 +595,4 @@ class Node:
         return {"first": first, "second": second, "proof": [p.hex() for p in proof]}
 
     def members(self) -> list[dict[str, Any]]:
-        return [m.to_wire() for m in sorted(self.registry.members.values(), key=lambda m: m.id)]
+        return member_list(self.registry)

@@ -32,9 +32,10 @@ from typing import Any
 
 from ledger.canonical import canonical, parse_json
 from ledger.crypto import PublicKey, Signer, sm3_hex
+from ledger.domains.validator.verify import history_validator
 from ledger.errors import InvalidInput, LedgerError, MalformedData, VerificationError
 from ledger.model import Genesis
-from ledger.verify import history_validator, verify_receipt
+from ledger.verify import verify_receipt
 
 REPORT_TYPE = "gzledger_verification_report"
 REPORT_VERSION = 1

@@ -14,8 +14,8 @@ from collections import OrderedDict
 
 from ledger.canonical import canonical
 from ledger.crypto import PublicKey, Signer, random_nonce, sm3_hex
+from ledger.domains.member.state import MemberRecord, MemberRegistry
 from ledger.errors import InvalidInput, InvalidSignature, LedgerError
-from ledger.state import MemberRecord, MemberRegistry
 
 HEADER_MEMBER = "X-Ledger-Member"
 HEADER_TIMESTAMP = "X-Ledger-Timestamp"

@@ -1,21 +1,19 @@
 """Admission rules (issue: rules checked before a transaction enters a block). Pure.
 
 Order: size, chain id, registered key of the submitter, signature, role allows the type,
-payload rules of the type, timestamp window. The tx_id-not-seen rule needs the store and
-the mempool, so the node checks it with :func:`check_not_seen`.
+payload rules of the type (its domain, through ``ledger.execution``), timestamp window. The
+tx_id-not-seen rule needs the store and the mempool, so the node checks it with
+:func:`check_not_seen`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping
-from typing import Any
+from collections.abc import Container
 
-from ledger.domains import REGISTRY, Overlay
+from ledger.domains.member.state import KeyRecord, MemberRegistry
+from ledger.domains.registry import REGISTRY
 from ledger.errors import DuplicateTransaction, RuleViolation, TooLarge
 from ledger.model import SignedTransaction
-from ledger.policy import roles_allowed
-from ledger.state import KeyRecord, MemberRegistry
-from ledger.validators import ChangeBatch, is_validator_type
 
 
 def check_size(size: int, limit: int) -> None:
@@ -48,9 +46,10 @@ def submitter_key(tx: SignedTransaction, registry: MemberRegistry) -> KeyRecord:
     return key
 
 
-def check_role(tx: SignedTransaction, registry: MemberRegistry) -> None:
+def check_role(tx: SignedTransaction, registry: MemberRegistry) -> tuple[str, ...]:
+    """The submitter's roles, one of which may submit this type."""
     env = tx.envelope
-    allowed = roles_allowed(env.type)
+    allowed = REGISTRY.roles_allowed(env.type)
     if allowed is None:
         raise RuleViolation(f"unknown transaction type {env.type!r}", code="unknown_type")
     member = registry.members[env.submitter]
@@ -60,6 +59,7 @@ def check_role(tx: SignedTransaction, registry: MemberRegistry) -> None:
             f"{env.type} needs one of {sorted(allowed)}",
             code="role_not_allowed",
         )
+    return member.roles
 
 
 def check_timestamp(tx: SignedTransaction, now_ms: int, tolerance_ms: int) -> None:
@@ -77,43 +77,3 @@ def check_timestamp(tx: SignedTransaction, now_ms: int, tolerance_ms: int) -> No
 def check_not_seen(tx: SignedTransaction, seen: Container[str]) -> None:
     if tx.tx_id in seen:
         raise DuplicateTransaction(f"transaction {tx.tx_id} was already submitted", tx_id=tx.tx_id)
-
-
-def check_state(
-    tx: SignedTransaction, registry: MemberRegistry, validators: ChangeBatch | None = None
-) -> None:
-    """Rules that depend on the membership: key, role, payload of membership types; and,
-    for validator set changes, the rules of ``validators`` (the block's changes so far)."""
-    submitter_key(tx, registry)
-    check_role(tx, registry)
-    registry.check(tx.envelope)
-    if is_validator_type(tx.envelope.type):
-        if validators is None:
-            raise RuleViolation(
-                f"{tx.envelope.type}: validator set changes need the validator schedule",
-                code="unknown_type",
-            )
-        validators.check(tx.envelope, registry)
-
-
-def execute_domain(
-    tx: SignedTransaction,
-    registry: MemberRegistry,
-    view: Overlay,
-    *,
-    height: int,
-    time_ms: int,
-    params: Mapping[str, Any] | None = None,
-) -> None:
-    """Run a domain transaction's rules and state changes in ``view`` (no-op for others)."""
-    if REGISTRY.handles(tx.envelope.type):
-        roles = registry.members[tx.envelope.submitter].roles
-        REGISTRY.execute(
-            view,
-            tx,
-            height=height,
-            time_ms=time_ms,
-            roles=roles,
-            params=params,
-            members=registry.members,
-        )

@@ -45,9 +45,9 @@ from consensus.tendermint import (
 )
 from consensus.tendermint.messages import MAX_VOTE_BYTES, Vote
 from ledger.canonical import canonical
+from ledger.domains.validator.verify import verify_commit
 from ledger.errors import MalformedData, TooLarge
 from ledger.model import Header, Validator, ValidatorSet, commit_vote
-from ledger.verify import verify_commit
 from tests.sim.chain import CHAIN_ID, genesis_header, invalid_block, make_block, valid_block
 from tests.sim.crypto import validator_id, validator_key, validator_set
 

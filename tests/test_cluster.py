@@ -35,10 +35,11 @@ from ledger.client import LedgerClient, make_transaction
 from ledger.consortium import create
 from ledger.crypto import PrivateKey
 from ledger.domains.evidence import example_deposit_payload
+from ledger.domains.validator.state import ValidatorSchedule, is_validator_type
+from ledger.domains.validator.verify import verify_commit
 from ledger.errors import NotFound
 from ledger.model import CommitCertificate, Genesis, Header, SignedTransaction
-from ledger.validators import ValidatorSchedule, is_validator_type
-from ledger.verify import verify_checkpoint, verify_commit, verify_receipt
+from ledger.verify import verify_checkpoint, verify_receipt
 from tests import independent_verifier as iv
 from tests.conftest import NodeProcess, free_port
 

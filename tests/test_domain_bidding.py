@@ -22,13 +22,14 @@ import pytest
 from keys import FileKeyStore
 from ledger.client import LedgerClient, make_transaction
 from ledger.crypto import PrivateKey, random_nonce, sm3_hex
-from ledger.domains import REGISTRY, StateStore, TxContext
-from ledger.domains.base import parse_payload
+from ledger.domains.base import TxContext, parse_payload
 from ledger.domains.bidding import bid_commitment, domain, report_hash
+from ledger.domains.member.state import MemberRecord
+from ledger.domains.registry import REGISTRY
+from ledger.domains.state import StateStore
 from ledger.errors import NotFound, RuleViolation
 from ledger.model import Envelope, SignedTransaction
 from ledger.request_auth import sign_request
-from ledger.state import MemberRecord
 from ledger.verify import verify_receipt
 from tests.conftest import Consortium, NodeProcess
 
@@ -658,7 +659,7 @@ def test_verify_reports_failed_steps(consortium: Consortium) -> None:
     ledger = Ledger()
     prices = {"bidder-alpha": "1.00", "bidder-beta": "2.00", "bidder-gamma": "3.00"}
     bids = opened_tender(ledger, prices)
-    tender, events = views.tender_snapshot(ledger.state, "JG2025-0001")
+    tender, events = views.tender_snapshot(ledger.domains.member.state, "JG2025-0001")
 
     def forged(tx_id: str) -> dict[str, Any]:
         return {"version": 1, "tx_id": tx_id}  # not a receipt of this chain

@@ -27,9 +27,9 @@ from ledger.canonical import canonical
 from ledger.client import LedgerClient, make_transaction
 from ledger.consortium import DEMO_MEMBERS
 from ledger.crypto import PrivateKey
-from ledger.domains import REGISTRY, edu_card_demo
+from ledger.domains import edu_card_demo
 from ledger.domains.base import TxContext, parse_payload
-from ledger.domains.edu_card import (
+from ledger.domains.edu_card.rules import (
     CARDS,
     CardDraft,
     card_status,
@@ -44,6 +44,7 @@ from ledger.domains.edu_card import (
     renewed,
     sign_credential,
 )
+from ledger.domains.registry import REGISTRY
 from ledger.domains.state import StateStore
 from ledger.errors import InvalidInput, RuleViolation
 from ledger.model import SignedTransaction

@@ -27,10 +27,11 @@ from keys import FileKeyStore
 from ledger.client import LedgerClient, make_transaction
 from ledger.consortium import DEMO_MEMBERS
 from ledger.crypto import PrivateKey, sm3_hex
-from ledger.domains import REGISTRY, StateStore, TxContext
 from ledger.domains import evidence as ev
-from ledger.domains.base import parse_payload
+from ledger.domains.base import TxContext, parse_payload
 from ledger.domains.evidence_demo import Capture, register_metadata, sample_capture, upload_file
+from ledger.domains.registry import REGISTRY
+from ledger.domains.state import StateStore
 from ledger.errors import RuleViolation
 from ledger.model import SignedTransaction
 from ledger.request_auth import sign_request

@@ -27,11 +27,12 @@ from keys import FileKeyStore
 from ledger.client import make_transaction
 from ledger.consortium import DEMO_MEMBERS, load_genesis
 from ledger.crypto import PrivateKey
-from ledger.domains import REGISTRY, StateStore
+from ledger.domains.registry import REGISTRY
 from ledger.domains.reopening import codes, examples, routing
 from ledger.domains.reopening.http import check_genesis_params
 from ledger.domains.reopening.places import body_name, conventional_bodies
 from ledger.domains.reopening.verify import check_filing
+from ledger.domains.state import StateStore
 from ledger.errors import MalformedData, RuleViolation
 from ledger.model import SignedTransaction
 from ledger.request_auth import sign_request

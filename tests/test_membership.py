@@ -19,10 +19,10 @@ import pytest
 from keys import FileKeyStore
 from ledger.crypto import PrivateKey, random_nonce
 from ledger.domains.evidence import example_deposit_payload
+from ledger.domains.member.state import MemberRegistry
 from ledger.domains.reopening import examples as reopening_examples
+from ledger.execution import check_state
 from ledger.model import Envelope, SignedTransaction
-from ledger.rules import check_state
-from ledger.state import MemberRegistry
 from ledger.store import Store
 from ledger.verify import verify_receipt
 from tests.conftest import Consortium, NodeProcess

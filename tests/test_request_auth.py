@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ledger.crypto import PrivateKey
+from ledger.domains.member.state import MemberRegistry
 from ledger.model import Envelope
 from ledger.request_auth import (
     HEADER_TIMESTAMP,
@@ -14,7 +15,6 @@ from ledger.request_auth import (
     require_roles,
     sign_request,
 )
-from ledger.state import MemberRegistry
 from tests.conftest import Consortium
 
 

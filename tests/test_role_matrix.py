@@ -8,10 +8,12 @@ import time
 
 from ledger.client import make_transaction
 from ledger.consortium import DEMO_MEMBERS
-from ledger.policy import ROLES, TYPE_ROLES
+from ledger.domains.registry import REGISTRY
+from ledger.policy import ROLES
 from ledger.store import Store
 from tests.conftest import Consortium, NodeProcess
 
+TYPE_ROLES = REGISTRY.type_roles()
 MEMBER_OF_ROLE = {roles[0]: member for member, roles in DEMO_MEMBERS}
 MEMBER_OF_ROLE["validator"] = "v1"
 

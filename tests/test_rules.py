@@ -35,8 +35,10 @@ from ledger.block import build_block
 from ledger.canonical import parse_json
 from ledger.crypto import PrivateKey, encode_signature, random_nonce
 from ledger.domains.evidence import example_deposit_payload
+from ledger.domains.member.state import MemberRegistry
 from ledger.domains.reopening import examples as reopening_examples
 from ledger.errors import DuplicateTransaction, RuleViolation, TooLarge
+from ledger.execution import check_state
 from ledger.genesis import genesis_block
 from ledger.merkle import SM3, CompactRange
 from ledger.model import Envelope, Genesis, SignedTransaction
@@ -45,11 +47,9 @@ from ledger.rules import (
     check_not_seen,
     check_role,
     check_size,
-    check_state,
     check_timestamp,
     submitter_key,
 )
-from ledger.state import MemberRegistry
 from ledger.store import Store
 from ledger.verify import verify_receipt
 from tests.conftest import Consortium, NodeProcess

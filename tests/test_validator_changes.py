@@ -36,7 +36,23 @@ from ledger.canonical import canonical, parse_json
 from ledger.client import make_transaction
 from ledger.consortium import create
 from ledger.crypto import PrivateKey, sm3_hex
+from ledger.domains.member.state import MemberRegistry
+from ledger.domains.validator.schemas import MAX_POWER
+from ledger.domains.validator.state import (
+    CHANGE_DELAY,
+    ChangeBatch,
+    ValidatorSchedule,
+    certifies_alone,
+    history_entry,
+    power_change,
+)
+from ledger.domains.validator.verify import (
+    follow_validator_history,
+    history_validator,
+    validator_sets,
+)
 from ledger.errors import InvalidInput, InvalidSignature, RuleViolation, VerificationError
+from ledger.execution import check_state
 from ledger.genesis import genesis_block
 from ledger.merkle import SM3, CompactRange
 from ledger.model import (
@@ -51,22 +67,8 @@ from ledger.model import (
     commit_vote,
 )
 from ledger.report import verify_report_pdf
-from ledger.rules import check_state
-from ledger.state import MemberRegistry
 from ledger.store import Store
-from ledger.validators import (
-    CHANGE_DELAY,
-    MAX_POWER,
-    ChangeBatch,
-    ValidatorSchedule,
-    certifies_alone,
-    history_entry,
-    power_change,
-)
 from ledger.verify import (
-    follow_validator_history,
-    history_validator,
-    validator_sets,
     verify_checkpoint,
     verify_checkpoint_from_genesis,
     verify_receipt,

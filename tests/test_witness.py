@@ -29,6 +29,7 @@ from ledger.consortium import create
 from ledger.cosign import Cosignature, check_cosignature, cosign, verify_cosignature
 from ledger.crypto import PrivateKey
 from ledger.domains.evidence import example_deposit_payload
+from ledger.domains.member.state import MemberRegistry
 from ledger.errors import (
     InvalidSignature,
     MalformedData,
@@ -48,7 +49,6 @@ from ledger.model import (
     ValidatorSet,
     commit_vote,
 )
-from ledger.state import MemberRegistry
 from ledger.verify import verify_checkpoint
 from ledger.witness import (
     CONFLICTING_BLOCKS,

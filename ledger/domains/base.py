@@ -1,20 +1,25 @@
-"""What a domain is: its transaction types (roles, payload schema) and how each one changes
-the domain's state. Execution is deterministic: the same chain gives the same state.
+"""What a domain is: its transaction types (roles, payload schema, handler) and how each one
+changes the domain's state. Execution is deterministic: the same chain gives the same state.
 
-A domain author writes one method per type, ``on_<domain>_<action>(state, ctx, payload)``
-(``tender.publish`` -> ``on_tender_publish``), that
-checks what it must (raising ``RuleViolation`` with a stable code) and then writes to
+A domain declares each type once, as a :class:`TxType` naming its payload model and its
+handler ``handler(state, ctx, payload)``; mypy checks that the handler takes that payload. A
+handler checks what it must (raising ``RuleViolation`` with a stable code) and then writes to
 ``state``. The framework has already checked the submitter's key and role and parsed the
 payload with the type's pydantic model (field-level errors become ``invalid_payload``).
+
+A domain reaches the node only through :class:`DomainHost` (in ``ctx.host``): the membership
+as it stands, and, for the system domains, the membership and validator changes of the block
+being built. No module of a domain imports a web framework, an HTTP client or the node.
+See docs/adding-a-domain.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
-from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ledger.domains.state import Overlay
@@ -22,7 +27,8 @@ from ledger.errors import RuleViolation
 from ledger.model import SignedTransaction
 
 if TYPE_CHECKING:
-    from ledger.state import MemberRecord
+    from ledger.domains.member.state import MemberRecord, MemberRegistry
+    from ledger.domains.validator.state import ChangeBatch
 
 
 class Payload(BaseModel):
@@ -31,11 +37,21 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-@dataclass(frozen=True)
-class TxSpec:
-    roles: frozenset[str]
-    payload: type[BaseModel]
-    summary: str = ""
+class DomainHost(Protocol):
+    """What a transaction may see of the node, and what the system domains may change."""
+
+    @property
+    def members(self) -> Mapping[str, MemberRecord]:
+        """The membership as it stands when the transaction runs (read only)."""
+        ...
+
+    def membership(self) -> MemberRegistry:
+        """The membership the member domain changes (the block's working copy)."""
+        ...
+
+    def validator_changes(self) -> ChangeBatch:
+        """The validator set changes of the block so far (the validator domain)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -47,10 +63,14 @@ class TxContext:
     height: int
     time_ms: int
     roles: tuple[str, ...]
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any]
     """the genesis document's ``params`` (domain configuration fixed by the consortium)"""
-    members: Mapping[str, MemberRecord] = field(default_factory=dict)
-    """the membership as it stands when this transaction runs (read only)"""
+    host: DomainHost
+
+    @property
+    def members(self) -> Mapping[str, MemberRecord]:
+        """the membership as it stands when this transaction runs (read only)"""
+        return self.host.members
 
     @property
     def tx_id(self) -> str:
@@ -61,7 +81,26 @@ class TxContext:
         return self.tx.envelope.submitter
 
 
-def parse_payload(model: type[BaseModel], payload: Mapping[str, Any], tx_type: str) -> BaseModel:
+P = TypeVar("P", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class TxType(Generic[P]):
+    """One transaction type: who may submit it, its payload schema and its handler."""
+
+    name: str
+    roles: frozenset[str]
+    payload: type[P]
+    handler: Callable[[Overlay, TxContext, P], None]
+    summary: str = ""
+
+    def run(self, state: Overlay, ctx: TxContext, payload: BaseModel) -> None:
+        if not isinstance(payload, self.payload):
+            raise TypeError(f"{self.name}: payload is {type(payload).__name__}")
+        self.handler(state, ctx, payload)
+
+
+def parse_payload(model: type[P], payload: Mapping[str, Any], tx_type: str) -> P:
     try:
         return model.model_validate(dict(payload))
     except ValidationError as exc:
@@ -80,14 +119,14 @@ def parse_payload(model: type[BaseModel], payload: Mapping[str, Any], tx_type: s
 _PARSED = "_parsed_payload"
 
 
-def payload_of(tx: SignedTransaction, model: type[BaseModel]) -> BaseModel:
+def payload_of(tx: SignedTransaction, model: type[P]) -> P:
     """``tx``'s payload parsed with ``model``, once per transaction object: admission, block
     building and the mempool's re-check all run the same object. The parsed payload is kept
     in the object's ``__dict__`` beside its cached canonical bytes, never in its wire form,
     and is used only when the same ``model`` asks again. Payloads are never mutated."""
     cached = tx.__dict__.get(_PARSED)
     if cached is not None and cached[0] is model:
-        parsed: BaseModel = cached[1]
+        parsed: P = cached[1]
         return parsed
     parsed = parse_payload(model, tx.envelope.payload, tx.envelope.type)
     tx.__dict__[_PARSED] = (model, parsed)
@@ -95,34 +134,17 @@ def payload_of(tx: SignedTransaction, model: type[BaseModel]) -> BaseModel:
 
 
 class Domain:
-    name: ClassVar[str]
-    specs: ClassVar[Mapping[str, TxSpec]]
+    """A domain: a name and its transaction types. Subclasses declare :meth:`tx_types`."""
 
-    def execute(self, state: Overlay, ctx: TxContext, tx_type: str, payload: BaseModel) -> None:
-        handler = getattr(self, "on_" + tx_type.replace(".", "_"))
-        handler(state, ctx, payload)
+    name: ClassVar[str]
+
+    def tx_types(self) -> Sequence[TxType[Any]]:
+        raise NotImplementedError
+
+    @cached_property
+    def specs(self) -> Mapping[str, TxType[Any]]:
+        """The domain's types by name."""
+        return {t.name: t for t in self.tx_types()}
 
     def replay_reset(self) -> None:
         """Forget caches before a replay from genesis (state itself lives in the store)."""
-
-    def router(self, api: Any) -> APIRouter | None:
-        """HTTP routes of the domain (``api`` gives access to the node); None for none."""
-        return None
-
-
-class OpenPayload(BaseModel):
-    """Any JSON object: for types whose schema is not written yet."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-
-class SchemaPendingDomain(Domain):
-    """Types whose roles are fixed but whose schemas and rules are still to be written: any
-    object payload is accepted and nothing is derived. Replaced domain by domain."""
-
-    def __init__(self, name: str, roles: Mapping[str, frozenset[str]]) -> None:
-        self.name = name  # type: ignore[misc]
-        self.specs = {t: TxSpec(r, OpenPayload) for t, r in roles.items()}  # type: ignore[misc]
-
-    def execute(self, state: Overlay, ctx: TxContext, tx_type: str, payload: BaseModel) -> None:
-        return None

@@ -21,7 +21,7 @@ from typing import Any
 from ledger.client import LedgerClient
 from ledger.crypto import sm3_hex
 from ledger.domains.bidding import bid_commitment, bond_limit_cents, cents, money, report_hash
-from ledger.domains.demo_keys import DemoKeys
+from ledger.domains.member.demo import DemoKeys
 from ledger.errors import InvalidInput, OperationFailed
 from ledger.model import SignedTransaction
 

@@ -22,14 +22,14 @@ from typing import Any
 
 from ledger.client import LedgerClient, make_transaction
 from ledger.crypto import sm3_hex
-from ledger.domains.demo_keys import DemoKeys
-from ledger.domains.edu_card import (
+from ledger.domains.edu_card.rules import (
     CardDraft,
     ms_to_iso,
     new_card,
     qr_payload,
     renewed,
 )
+from ledger.domains.member.demo import DemoKeys
 from ledger.errors import InvalidInput
 from ledger.model import SignedTransaction
 

@@ -20,8 +20,8 @@ from typing import Any
 
 from ledger.client import LedgerClient
 from ledger.crypto import Signer, sm3_hex
-from ledger.domains.demo_keys import DemoKeys
 from ledger.domains.evidence.proofs import deposit_payload, new_salt
+from ledger.domains.member.demo import DemoKeys
 from ledger.errors import InvalidInput
 from ledger.model import SignedTransaction
 from ledger.request_auth import sign_request

@@ -21,7 +21,7 @@ from typing import Any
 
 from ledger.client import LedgerClient
 from ledger.crypto import sm3_hex
-from ledger.domains.demo_keys import DemoKeys
+from ledger.domains.member.demo import DemoKeys
 from ledger.domains.reopening.codes import make_credit_code
 from ledger.domains.reopening.places import DISTRICTS, conventional_reviewer
 from ledger.domains.reopening.routing import RoutingConfig

@@ -22,11 +22,11 @@ from ledger.access_log import GENESIS_HASH, AccessEntry, next_entry
 from ledger.block import Block, upper_nodes
 from ledger.canonical import canonical, parse_json
 from ledger.cosign import Cosignature
+from ledger.domains.member.state import KeyRecord, MemberRecord, MemberRegistry
 from ledger.errors import NotFound, StorageError
 from ledger.genesis import genesis_block
 from ledger.merkle import SM3, CompactRange, MemoryTree, Node
 from ledger.model import CommitCertificate, Genesis, Header, SignedTransaction
-from ledger.state import KeyRecord, MemberRecord, MemberRegistry
 from ledger.store import schema as t
 
 _CHUNK = 400

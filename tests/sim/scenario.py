@@ -29,9 +29,9 @@ from functools import partial
 from consensus.tendermint.messages import Message
 from consensus.tendermint.proposer import ProposerPriorities
 from consensus.tendermint.state import Decide, Timeouts
+from ledger.domains.validator.verify import verify_commit
 from ledger.errors import LedgerError
 from ledger.model import Header, ValidatorSet
-from ledger.verify import verify_commit
 from tests.sim.chain import genesis_header
 from tests.sim.crypto import CachingVerifier, validator_set
 from tests.sim.network import Clock, Network, NetworkFaults, Partition

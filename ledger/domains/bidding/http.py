@@ -19,9 +19,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from api.domain_support import authenticated, node_of, require_roles
 from ledger.domains.bidding import views
 from ledger.domains.bidding.rules import CODE_PATTERN, GUARANTEE_PATTERN, HEX64_PATTERN, NS_TENDERS
+from ledger.domains.member.state import MemberRecord
 from ledger.node import Node
 from ledger.request_auth import Forbidden
-from ledger.state import MemberRecord
 
 CODE = Path(pattern=CODE_PATTERN, description="the tender's project code")
 BID = Path(pattern=HEX64_PATTERN, description="the bid id: tx id of its bid.commit")

@@ -30,14 +30,13 @@ cents; scores likewise (``"0.00"``..``"100.00"``). See docs/domains/bidding.md.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
 from pydantic import Field, StringConstraints, model_validator
 
 from ledger.canonical import canonical
 from ledger.crypto import sm3_hex
-from ledger.domains.base import Domain, Payload, TxContext, TxSpec
+from ledger.domains.base import Domain, Payload, TxContext, TxType
 from ledger.domains.state import Overlay, StateView
 from ledger.errors import RuleViolation
 
@@ -244,21 +243,73 @@ def _when(ctx: TxContext) -> dict[str, Any]:
 
 class BiddingDomain(Domain):
     name = NAME
-    specs: ClassVar[Mapping[str, TxSpec]] = {
-        "tender.publish": TxSpec(frozenset({"tenderer"}), TenderPublish, "publish a tender"),
-        "tender.open": TxSpec(frozenset({"tenderer"}), TenderOpen, "the opening record"),
-        "bid.commit": TxSpec(frozenset({"bidder"}), BidCommit, "submit a sealed bid"),
-        "bid.withdraw": TxSpec(frozenset({"bidder"}), BidWithdraw, "withdraw a sealed bid"),
-        "bid.reveal": TxSpec(frozenset({"bidder"}), BidReveal, "open one's own bid"),
-        "guarantee.issue": TxSpec(
-            frozenset({"guarantor"}), GuaranteeIssue, "an electronic bid guarantee"
-        ),
-        "evaluation.score": TxSpec(frozenset({"evaluator"}), EvaluationScore, "score sheet"),
-        "evaluation.report": TxSpec(
-            frozenset({"evaluator"}), EvaluationReport, "propose, sign or refuse the report"
-        ),
-        "award.publish": TxSpec(frozenset({"tenderer"}), AwardPublish, "publish the award"),
-    }
+
+    def tx_types(self) -> Sequence[TxType[Any]]:
+        return (
+            TxType(
+                "tender.publish",
+                frozenset({"tenderer"}),
+                TenderPublish,
+                self.on_tender_publish,
+                "publish a tender",
+            ),
+            TxType(
+                "tender.open",
+                frozenset({"tenderer"}),
+                TenderOpen,
+                self.on_tender_open,
+                "the opening record",
+            ),
+            TxType(
+                "bid.commit",
+                frozenset({"bidder"}),
+                BidCommit,
+                self.on_bid_commit,
+                "submit a sealed bid",
+            ),
+            TxType(
+                "bid.withdraw",
+                frozenset({"bidder"}),
+                BidWithdraw,
+                self.on_bid_withdraw,
+                "withdraw a sealed bid",
+            ),
+            TxType(
+                "bid.reveal",
+                frozenset({"bidder"}),
+                BidReveal,
+                self.on_bid_reveal,
+                "open one's own bid",
+            ),
+            TxType(
+                "guarantee.issue",
+                frozenset({"guarantor"}),
+                GuaranteeIssue,
+                self.on_guarantee_issue,
+                "an electronic bid guarantee",
+            ),
+            TxType(
+                "evaluation.score",
+                frozenset({"evaluator"}),
+                EvaluationScore,
+                self.on_evaluation_score,
+                "score sheet",
+            ),
+            TxType(
+                "evaluation.report",
+                frozenset({"evaluator"}),
+                EvaluationReport,
+                self.on_evaluation_report,
+                "propose, sign or refuse the report",
+            ),
+            TxType(
+                "award.publish",
+                frozenset({"tenderer"}),
+                AwardPublish,
+                self.on_award_publish,
+                "publish the award",
+            ),
+        )
 
     # --- shared checks ---------------------------------------------------------------------
 
@@ -781,11 +832,6 @@ class BiddingDomain(Domain):
         _event(state, p.project_code, ctx, "award.publish", bid_id=p.bid_id)
 
     # --- HTTP ------------------------------------------------------------------------------
-
-    def router(self, api: Any) -> APIRouter:
-        from ledger.domains.bidding.http import build_router
-
-        return build_router()
 
 
 def _has_role(ctx: TxContext, member_id: str, role: str) -> bool:

@@ -26,10 +26,9 @@ from ledger.domains.evidence.rules import (
     DEPOSITS,
     KIND_ROLES,
     EvidenceDomain,
+    domain,
 )
 from ledger.domains.evidence.schemas import CustodyPayload, DepositPayload, Metadata
-
-domain = EvidenceDomain()
 
 __all__ = [
     "CUSTODY_ROLES",

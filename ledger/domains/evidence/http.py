@@ -45,10 +45,10 @@ from ledger.domains.evidence.proofs import (
 )
 from ledger.domains.evidence.rules import DEPOSITS, STATS
 from ledger.domains.evidence.schemas import MetadataSubmission
+from ledger.domains.member.state import MemberRecord
 from ledger.errors import InvalidInput, LedgerError, NotFound, RuleViolation, StorageError
 from ledger.node import Node
 from ledger.request_auth import HEADER_MEMBER, Forbidden
-from ledger.state import MemberRecord
 from ledger.verify import verify_receipt
 
 HEX64 = "^[0-9a-f]{64}$"

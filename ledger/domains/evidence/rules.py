@@ -29,12 +29,10 @@ courts and auditors may. Nothing is ever deleted.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from fastapi import APIRouter
-
-from ledger.domains.base import Domain, TxContext, TxSpec
+from ledger.domains.base import Domain, TxContext, TxType
 from ledger.domains.evidence.schemas import CustodyPayload, DepositPayload
 from ledger.domains.state import Overlay
 from ledger.errors import RuleViolation
@@ -61,19 +59,25 @@ def _violation(message: str, code: str, **details: Any) -> RuleViolation:
 
 class EvidenceDomain(Domain):
     name: ClassVar[str] = "evidence"
-    specs: ClassVar[Mapping[str, TxSpec]] = {
-        "evidence.deposit": TxSpec(
-            DEPOSIT_ROLES,
-            DepositPayload,
-            "deposit evidence: the files' Merkle root, their number, a commitment to the "
-            "restricted metadata",
-        ),
-        "evidence.custody": TxSpec(
-            CUSTODY_ROLES,
-            CustodyPayload,
-            "a custody event: access, transfer, seal, unseal, cease_processing",
-        ),
-    }
+
+    def tx_types(self) -> Sequence[TxType[Any]]:
+        return (
+            TxType(
+                "evidence.deposit",
+                DEPOSIT_ROLES,
+                DepositPayload,
+                self.on_evidence_deposit,
+                "deposit evidence: the files' Merkle root, their number, a commitment to the "
+                "restricted metadata",
+            ),
+            TxType(
+                "evidence.custody",
+                CUSTODY_ROLES,
+                CustodyPayload,
+                self.on_evidence_custody,
+                "a custody event: access, transfer, seal, unseal, cease_processing",
+            ),
+        )
 
     # --- evidence.deposit ---------------------------------------------------------------
 
@@ -216,7 +220,5 @@ class EvidenceDomain(Domain):
 
     # --- HTTP ---------------------------------------------------------------------------
 
-    def router(self, api: Any) -> APIRouter | None:
-        from ledger.domains.evidence.http import build_router
 
-        return build_router()
+domain = EvidenceDomain()

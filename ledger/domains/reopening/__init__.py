@@ -12,7 +12,7 @@ from ledger.domains.reopening.codes import (
     credit_code_problem,
     is_valid_credit_code,
 )
-from ledger.domains.reopening.domain import ReopeningDomain, domain
+from ledger.domains.reopening.rules import ReopeningDomain, domain
 
 __all__ = [
     "ReopeningDomain",

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from ledger.domains.reopening import routing, views
 from ledger.domains.reopening.codes import credit_code_problem
-from ledger.domains.reopening.domain import BY_CODE, FILINGS, VERSIONS
+from ledger.domains.reopening.rules import BY_CODE, FILINGS, VERSIONS
 from ledger.domains.reopening.schemas import District
 from ledger.domains.reopening.verify import check_filing
 from ledger.errors import InvalidInput, LedgerError, MalformedData, NotFound, RuleViolation
@@ -54,8 +54,8 @@ def check_genesis_params(api: Any) -> None:
 
 def build_router(api: Any) -> APIRouter:
     from api.domain_support import authenticated, node_of, require_roles
+    from ledger.domains.member.state import MemberRecord
     from ledger.request_auth import Forbidden
-    from ledger.state import MemberRecord
 
     check_genesis_params(api)
     router = APIRouter(prefix="/v1/reopening", tags=["reopening"])

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ledger.domains.base import parse_payload
-from ledger.domains.reopening.domain import content_of
 from ledger.domains.reopening.places import body_name
+from ledger.domains.reopening.rules import content_of
 from ledger.domains.reopening.schemas import DECISIONS, AmendPayload, FilePayload, FilingContent
 from ledger.errors import LedgerError
 from ledger.model import Genesis

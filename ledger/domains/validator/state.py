@@ -14,10 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.errors import RuleViolation
 from ledger.model import Envelope, Validator, ValidatorSet
-from ledger.policy import VALIDATOR_CHANGE_TYPES
-from ledger.state import MemberRegistry, payload_keys, payload_member_id
 
 # Block h's changes take effect at h + 2: when block h + 1 is built (and, in Tendermint,
 # when its validators are asked to agree on it) the set of h + 2 is already known, so that
@@ -25,7 +22,7 @@ from ledger.state import MemberRegistry, payload_keys, payload_member_id
 CHANGE_DELAY = 2
 # A rule of the chain, not a node setting: every validator must reach the same verdict.
 MAX_POWER = 1_000_000
-VALIDATOR_TYPES = tuple(VALIDATOR_CHANGE_TYPES)
+VALIDATOR_TYPES = ("validator.add", "validator.remove", "validator.set_power")
 
 
 @dataclass(frozen=True)
@@ -34,16 +31,6 @@ class Epoch:
 
     height: int
     validators: ValidatorSet
-
-
-def _power(env: Envelope) -> int:
-    value = env.payload.get("power")
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_POWER:
-        raise RuleViolation(
-            f"{env.type}: payload.power must be an integer from 1 to {MAX_POWER}",
-            code="invalid_payload",
-        )
-    return value
 
 
 def power_change(before: ValidatorSet, after: ValidatorSet) -> int:
@@ -68,71 +55,31 @@ class ChangeBatch:
     def changed(self) -> bool:
         return self.result != self.base
 
-    def check(self, env: Envelope, registry: MemberRegistry) -> None:
-        """Raise a ``RuleViolation`` unless ``env`` may be applied now."""
-        after = dict(self.working)
-        if env.type == "validator.add":
-            payload_keys(env, {"id", "public_key", "power"})
-            vid, power = payload_member_id(env), _power(env)
-            member = registry.members.get(vid)
-            if member is None or not member.active:
-                raise RuleViolation(f"{env.type}: no active member {vid!r}", code="unknown_member")
-            if "validator" not in member.roles:
-                raise RuleViolation(
-                    f"{env.type}: member {vid!r} does not have the role validator",
-                    code="not_a_validator_member",
-                )
-            if env.payload["public_key"] != member.public_key:
-                raise RuleViolation(
-                    f"{env.type}: public_key is not the active key of member {vid!r}",
-                    code="validator_key_mismatch",
-                )
-            if vid in after:
-                raise RuleViolation(
-                    f"{env.type}: {vid!r} is already a validator", code="validator_exists"
-                )
-            after[vid] = Validator(vid, member.public_key, power)
-        elif env.type in ("validator.remove", "validator.set_power"):
-            if env.type == "validator.remove":
-                payload_keys(env, {"id"})
-            else:
-                payload_keys(env, {"id", "power"})
-            vid = payload_member_id(env)
-            if vid not in after:
-                raise RuleViolation(
-                    f"{env.type}: {vid!r} is not a validator", code="unknown_validator"
-                )
-            if env.type == "validator.remove":
-                del after[vid]
-                if not after:
-                    raise RuleViolation(
-                        "validator.remove: the validator set may not become empty",
-                        code="validator_set_empty",
-                    )
-            else:
-                after[vid] = Validator(vid, after[vid].public_key, _power(env))
-        else:
-            raise RuleViolation(f"unknown transaction type {env.type!r}", code="unknown_type")
-        moved = power_change(self.base, ValidatorSet.of(list(after.values())))
-        if 3 * moved > self.base.total_power:
-            raise RuleViolation(
-                f"{env.type}: the changes of this block would move {moved} of "
-                f"{self.base.total_power} voting power; at most a third may move at once",
-                code="validator_change_too_large",
-                moved=moved,
-                total=self.base.total_power,
-            )
+    def scratch(self) -> ChangeBatch:
+        """A copy to check a change on without applying it."""
+        out = ChangeBatch(self.base)
+        out.working = dict(self.working)
+        return out
+
+    def add(self, validator: Validator) -> None:
+        self.working[validator.id] = validator
+
+    def remove(self, validator_id: str) -> None:
+        del self.working[validator_id]
+
+    def set_power(self, validator_id: str, power: int) -> None:
+        old = self.working[validator_id]
+        self.working[old.id] = Validator(old.id, old.public_key, power)
 
     def apply(self, env: Envelope) -> None:
-        """Apply a transaction that passed ``check`` (or that a checked chain holds)."""
+        """Apply a validator change of a checked chain (replay, audit, tests)."""
         p = env.payload
         if env.type == "validator.add":
-            self.working[p["id"]] = Validator(p["id"], p["public_key"], p["power"])
+            self.add(Validator(p["id"], p["public_key"], p["power"]))
         elif env.type == "validator.remove":
-            del self.working[p["id"]]
+            self.remove(p["id"])
         elif env.type == "validator.set_power":
-            old = self.working[p["id"]]
-            self.working[old.id] = Validator(old.id, old.public_key, p["power"])
+            self.set_power(p["id"], p["power"])
 
 
 class ValidatorSchedule:

@@ -15,13 +15,12 @@ The routing rule in force is the newest ``reopening.configure``, else genesis
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any, ClassVar, TypeVar
 
-from fastapi import APIRouter
 from pydantic import BaseModel
 
-from ledger.domains.base import Domain, TxContext, TxSpec
+from ledger.domains.base import Domain, TxContext, TxType
 from ledger.domains.reopening import routing
 from ledger.domains.reopening.codes import credit_code_problem
 from ledger.domains.reopening.places import body_name
@@ -142,31 +141,45 @@ def _stamp(ctx: TxContext) -> dict[str, Any]:
 
 class ReopeningDomain(Domain):
     name: ClassVar[str] = "reopening"
-    specs: ClassVar[Mapping[str, TxSpec]] = {
-        "reopening.file": TxSpec(
-            frozenset({"enterprise"}), FilePayload, "an enterprise files its reopening"
-        ),
-        "reopening.amend": TxSpec(
-            frozenset({"enterprise"}),
-            AmendPayload,
-            "the filing enterprise adds a new complete version, linked to the previous one",
-        ),
-        "reopening.review": TxSpec(
-            frozenset({"approver"}),
-            ReviewPayload,
-            "the routed reviewing body approves, rejects or returns the newest version",
-        ),
-        "reopening.inspect": TxSpec(
-            frozenset({"approver"}),
-            InspectPayload,
-            "an approver of the filing's district records an on-site inspection",
-        ),
-        "reopening.configure": TxSpec(
-            frozenset({"governance"}),
-            ConfigurePayload,
-            "governance sets the routing rule and which approvers act for which body",
-        ),
-    }
+
+    def tx_types(self) -> Sequence[TxType[Any]]:
+        return (
+            TxType(
+                "reopening.file",
+                frozenset({"enterprise"}),
+                FilePayload,
+                self.on_reopening_file,
+                "an enterprise files its reopening",
+            ),
+            TxType(
+                "reopening.amend",
+                frozenset({"enterprise"}),
+                AmendPayload,
+                self.on_reopening_amend,
+                "the filing enterprise adds a new complete version, linked to the previous one",
+            ),
+            TxType(
+                "reopening.review",
+                frozenset({"approver"}),
+                ReviewPayload,
+                self.on_reopening_review,
+                "the routed reviewing body approves, rejects or returns the newest version",
+            ),
+            TxType(
+                "reopening.inspect",
+                frozenset({"approver"}),
+                InspectPayload,
+                self.on_reopening_inspect,
+                "an approver of the filing's district records an on-site inspection",
+            ),
+            TxType(
+                "reopening.configure",
+                frozenset({"governance"}),
+                ConfigurePayload,
+                self.on_reopening_configure,
+                "governance sets the routing rule and which approvers act for which body",
+            ),
+        )
 
     # --- reopening.file -------------------------------------------------------------------
 
@@ -387,11 +400,6 @@ class ReopeningDomain(Domain):
         state.put(routing.CONFIG_NS, routing.CONFIG_KEY, config.to_wire())
 
     # --- HTTP -----------------------------------------------------------------------------
-
-    def router(self, api: Any) -> APIRouter | None:
-        from ledger.domains.reopening.http import build_router
-
-        return build_router(api)
 
 
 def _summary(p: FilingContent) -> dict[str, Any]:

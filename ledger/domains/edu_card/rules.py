@@ -43,7 +43,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ledger.canonical import canonical, parse_json
 from ledger.crypto import PublicKey, Signer, sm3_hex
-from ledger.domains.base import Domain, Payload, TxContext, TxSpec
+from ledger.domains.base import Domain, Payload, TxContext, TxType
 from ledger.domains.state import Overlay, StateView
 from ledger.errors import (
     InvalidInput,
@@ -462,17 +462,45 @@ SCHOOL = frozenset({"school"})
 
 class EduCardDomain(Domain):
     name: ClassVar[str] = NAME
-    specs: ClassVar[Mapping[str, TxSpec]] = {
-        "edu_card.issue": TxSpec(SCHOOL, IssuePayload, "a school issues a signed card"),
-        "edu_card.suspend": TxSpec(SCHOOL, SuspendPayload, "the issuing school suspends a card"),
-        "edu_card.reinstate": TxSpec(
-            SCHOOL, ReinstatePayload, "the issuing school lifts a suspension"
-        ),
-        "edu_card.revoke": TxSpec(SCHOOL, RevokePayload, "the issuing school revokes a card"),
-        "edu_card.renew": TxSpec(
-            SCHOOL, RenewPayload, "the issuing school re-signs a card for a new period"
-        ),
-    }
+
+    def tx_types(self) -> Sequence[TxType[Any]]:
+        return (
+            TxType(
+                "edu_card.issue",
+                SCHOOL,
+                IssuePayload,
+                self.on_edu_card_issue,
+                "a school issues a signed card",
+            ),
+            TxType(
+                "edu_card.suspend",
+                SCHOOL,
+                SuspendPayload,
+                self.on_edu_card_suspend,
+                "the issuing school suspends a card",
+            ),
+            TxType(
+                "edu_card.reinstate",
+                SCHOOL,
+                ReinstatePayload,
+                self.on_edu_card_reinstate,
+                "the issuing school lifts a suspension",
+            ),
+            TxType(
+                "edu_card.revoke",
+                SCHOOL,
+                RevokePayload,
+                self.on_edu_card_revoke,
+                "the issuing school revokes a card",
+            ),
+            TxType(
+                "edu_card.renew",
+                SCHOOL,
+                RenewPayload,
+                self.on_edu_card_renew,
+                "the issuing school re-signs a card for a new period",
+            ),
+        )
 
     # --- checks shared by issue and renew -----------------------------------------------------
 
@@ -695,9 +723,6 @@ class EduCardDomain(Domain):
         )
 
     # --- HTTP -----------------------------------------------------------------------------
-
-    def router(self, api: Any) -> APIRouter:
-        return _router()
 
 
 domain = EduCardDomain()

@@ -1,0 +1,12 @@
+"""HTTP routes of the bidding domain."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.runtime import NodeRuntime
+from ledger.domains.bidding.http import build_router
+
+
+def router(runtime: NodeRuntime) -> APIRouter:
+    return build_router()
