@@ -7,7 +7,7 @@ an export of any size holds one page in memory. The export is a snapshot: only t
 committed meanwhile do not shift the pages.
 
 A record is ``{"tx_id", "height", "index", "type", "submitter", "timestamp", "receipt"}``
-with the receipt of spec section 5 exactly as ``GET /v1/transactions/{id}/receipt`` returns
+with the receipt of spec section 6 exactly as ``GET /v1/transactions/{id}/receipt`` returns
 it (built by ``Node.receipt_of``). Transactions of block 0 have ``"receipt": null``: they are
 proven by genesis.json itself. JSON lines: one ``C(record)`` per line. CSV: a header row,
 then one row per transaction, the receipt column holding ``C(receipt)`` (empty for block 0).

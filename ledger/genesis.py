@@ -1,7 +1,7 @@
 """The genesis block: derived from ``genesis.json`` alone, so anyone holding it rebuilds it.
 
-Spec section 4 says the genesis block's transactions register the founding members but not
-how they are signed. Here each is a ``member.register`` envelope submitted by the member
+As spec section 5.1 fixes it (docs/spec.md; the header has no ``state_root`` yet): each
+founding member is registered by a ``member.register`` envelope submitted by the member
 itself, with a nonce derived from the genesis document and an empty signature: the
 transactions are authorised by the genesis document the verifier already trusts, and the
 genesis block carries an empty commit certificate. A node or auditor checks the genesis

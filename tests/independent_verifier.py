@@ -1,4 +1,5 @@
-"""A receipt verifier written from SPEC.md alone, sharing no code with the ledger.
+"""A receipt verifier written from the wire-format spec alone (docs/spec.md restates it),
+sharing no code with the ledger.
 
 SM2 and SM3 come from the pure-Python ``gmalg`` package, canonical JSON from ``rfc8785``,
 Merkle checks from RFC 9162 written out here. It answers with the number of the first
