@@ -57,6 +57,12 @@ class ExecutionHost:
         return changes
 
 
+def members_host(members: Mapping[str, MemberRecord]) -> ExecutionHost:
+    """A host whose membership is ``members`` (no keys) and that refuses validator changes:
+    for running a record domain's handlers on their own."""
+    return ExecutionHost(MemberRegistry.from_records(list(members.values()), []), None)
+
+
 def check_signer(tx: SignedTransaction, registry: MemberRegistry) -> tuple[str, ...]:
     """The submitter's key is active and one of its roles may submit the type: its roles."""
     submitter_key(tx, registry)

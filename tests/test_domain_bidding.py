@@ -28,6 +28,7 @@ from ledger.domains.member.state import MemberRecord
 from ledger.domains.registry import REGISTRY
 from ledger.domains.state import StateStore
 from ledger.errors import NotFound, RuleViolation
+from ledger.execution import members_host
 from ledger.model import Envelope, SignedTransaction
 from ledger.request_auth import sign_request
 from ledger.verify import verify_receipt
@@ -116,8 +117,9 @@ class Ledger:
         parsed = parse_payload(domain.specs[tx_type].payload, tx.envelope.payload, tx_type)
         self.height += 1
         view = self.state.overlay()
-        ctx = TxContext(tx, self.height, at, MEMBERS[tx.envelope.submitter].roles, members=MEMBERS)
-        domain.execute(view, ctx, tx_type, parsed)
+        roles = MEMBERS[tx.envelope.submitter].roles
+        ctx = TxContext(tx, self.height, at, roles, {}, members_host(MEMBERS))
+        domain.specs[tx_type].run(view, ctx, parsed)
         view.commit()
 
     def replay(self) -> Ledger:
@@ -659,7 +661,7 @@ def test_verify_reports_failed_steps(consortium: Consortium) -> None:
     ledger = Ledger()
     prices = {"bidder-alpha": "1.00", "bidder-beta": "2.00", "bidder-gamma": "3.00"}
     bids = opened_tender(ledger, prices)
-    tender, events = views.tender_snapshot(ledger.domains.member.state, "JG2025-0001")
+    tender, events = views.tender_snapshot(ledger.state, "JG2025-0001")
 
     def forged(tx_id: str) -> dict[str, Any]:
         return {"version": 1, "tx_id": tx_id}  # not a receipt of this chain

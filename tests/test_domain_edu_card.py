@@ -47,6 +47,7 @@ from ledger.domains.edu_card.rules import (
 from ledger.domains.registry import REGISTRY
 from ledger.domains.state import StateStore
 from ledger.errors import InvalidInput, RuleViolation
+from ledger.execution import members_host
 from ledger.model import SignedTransaction
 from ledger.request_auth import sign_request
 from ledger.verify import verify_receipt
@@ -160,7 +161,8 @@ class Chain:
         payload = parse_payload(spec.payload, tx.envelope.payload, tx.envelope.type)
         view = self.store.overlay()
         child = view.child()
-        domain.execute(child, TxContext(tx, 1, time_ms, ("school",)), tx.envelope.type, payload)
+        ctx = TxContext(tx, 1, time_ms, ("school",), {}, members_host({}))
+        spec.run(child, ctx, payload)
         child.merge()
         view.commit()
         self.txs.append(tx)

@@ -33,6 +33,7 @@ from ledger.domains.evidence_demo import Capture, register_metadata, sample_capt
 from ledger.domains.registry import REGISTRY
 from ledger.domains.state import StateStore
 from ledger.errors import RuleViolation
+from ledger.execution import members_host
 from ledger.model import SignedTransaction
 from ledger.request_auth import sign_request
 from ledger.verify import verify_receipt
@@ -150,12 +151,14 @@ class Rules:
         tx = make_transaction(
             _KEY, chain_id="test", type=tx_type, submitter=member, payload=payload
         )
-        domain, spec = REGISTRY.by_type[tx_type]
+        _, spec = REGISTRY.by_type[tx_type]
         parsed = parse_payload(spec.payload, payload, tx_type)
         self.height += 1
         view = self.state.overlay()
-        ctx = TxContext(tx, self.height, 1_000 * self.height, ROLES_OF[member])
-        domain.execute(view, ctx, tx_type, parsed)
+        ctx = TxContext(
+            tx, self.height, 1_000 * self.height, ROLES_OF[member], {}, members_host({})
+        )
+        spec.run(view, ctx, parsed)
         view.commit()
         return tx.tx_id
 
