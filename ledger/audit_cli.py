@@ -69,8 +69,9 @@ def export(
 ) -> None:
     """Stream every transaction of a member or a domain in a time range, with receipts."""
     from ledger.audit_client import download_export, verify_export_file
-    from ledger.cli import _fail, err, out
     from ledger.client import LedgerClient
+    from ledger.console import err, out
+    from ledger.console import fail as _fail
     from ledger.consortium import load_genesis
     from ledger.crypto import PrivateKey
     from ledger.export import ExportQuery
@@ -145,8 +146,9 @@ def access_log(
 ) -> None:
     """Fetch the read-access log, verify its hash chain and the node's signed head."""
     from ledger.audit_client import load_kept_head, review_access_log, save_kept_head
-    from ledger.cli import _fail, err, out
     from ledger.client import LedgerClient
+    from ledger.console import err, out
+    from ledger.console import fail as _fail
     from ledger.consortium import load_genesis
     from ledger.crypto import PrivateKey
 

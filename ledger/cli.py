@@ -10,46 +10,23 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from keys import FileKeyStore, passphrase_from_env
 from ledger import audit_cli
 from ledger.canonical import parse_json
-from ledger.errors import LedgerError, VerificationError
-from ledger.witness import check_evidence_command, witness_command
+from ledger.console import err, out
+from ledger.console import fail as _fail
+from ledger.console import read_json as _read_json
+from ledger.errors import LedgerError
+from ledger.witness_cli import check_evidence_command, witness_command
 
 app = typer.Typer(
     help="Permissioned ledger for government records (SM2/SM3).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
 Home = Annotated[Path, typer.Option("--home", help="consortium directory (genesis.json, keys/)")]
-
-
-def _fail(exc: LedgerError, code: int = 1) -> None:
-    err.print(f"[bold red]error[/] ({exc.code}): {exc.message}")
-    if isinstance(exc, VerificationError):
-        err.print(f"  step:     {exc.step}")
-        if exc.expected is not None:
-            err.print(f"  expected: {exc.expected}")
-        if exc.found is not None:
-            err.print(f"  found:    {exc.found}")
-    raise typer.Exit(code)
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return parse_json(path.read_bytes())
-    except FileNotFoundError:
-        err.print(f"[bold red]error[/]: no file {path}")
-        raise typer.Exit(2) from None
-    except LedgerError as exc:
-        err.print(f"[bold red]error[/] ({exc.code}): {path} is not strict JSON: {exc.message}")
-        raise typer.Exit(2) from None
 
 
 @app.command()

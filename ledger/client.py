@@ -18,32 +18,12 @@ from typing import Any
 
 import httpx
 
-from ledger.crypto import Signer, random_nonce
+from ledger.canonical import canonical
+from ledger.crypto import Signer
 from ledger.errors import InvalidInput, LedgerError, NotFound, OperationFailed, Unavailable
-from ledger.model import Envelope, Genesis, SignedTransaction
+from ledger.model import Genesis, SignedTransaction
 from ledger.request_auth import sign_request
-
-
-def make_transaction(
-    signer: Signer,
-    *,
-    chain_id: str,
-    type: str,
-    submitter: str,
-    payload: Mapping[str, Any],
-    timestamp: int | None = None,
-    nonce: str | None = None,
-) -> SignedTransaction:
-    envelope = Envelope(
-        chain_id=chain_id,
-        type=type,
-        submitter=submitter,
-        key_id=signer.public_key.key_id,
-        nonce=nonce or random_nonce(),
-        timestamp=timestamp if timestamp is not None else time.time_ns() // 1_000_000,
-        payload=dict(payload),
-    )
-    return SignedTransaction(envelope, signer.sign(envelope.canonical))
+from ledger.transactions import make_transaction as make_transaction
 
 
 def _raise_for(response: httpx.Response) -> None:
@@ -166,6 +146,18 @@ class LedgerClient:
 
     def consistency(self, first: int, second: int) -> Any:
         return self._get("/v1/proofs/consistency", first=first, second=second)
+
+    def post_cosignature(self, cosignature: Mapping[str, Any]) -> None:
+        """A witness's cosignature of a checkpoint (docs/witness.md), sent as ``C(value)``."""
+        try:
+            response = self.http.post(
+                "/v1/checkpoint/cosignatures",
+                content=canonical(cosignature),
+                headers={"Content-Type": "application/json"},
+            )
+        except httpx.HTTPError as exc:
+            raise Unavailable(f"cannot reach the node: {exc}") from exc
+        _raise_for(response)
 
     def members(self) -> Any:
         return self._get("/v1/members")["members"]
