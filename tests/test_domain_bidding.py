@@ -23,11 +23,13 @@ from keys import FileKeyStore
 from ledger.client import LedgerClient, make_transaction
 from ledger.crypto import PrivateKey, random_nonce, sm3_hex
 from ledger.domains.base import TxContext, parse_payload
-from ledger.domains.bidding import bid_commitment, domain, report_hash
-from ledger.domains.member.state import MemberRecord
+from ledger.domains.bidding.rules import domain
+from ledger.domains.bidding.verify import bid_commitment, report_hash
+from ledger.domains.member.state import MemberRecord, MemberRegistry
 from ledger.domains.registry import REGISTRY
 from ledger.domains.state import StateStore
 from ledger.errors import NotFound, RuleViolation
+from ledger.execution import ExecutionHost
 from ledger.model import Envelope, SignedTransaction
 from ledger.request_auth import sign_request
 from ledger.verify import verify_receipt
@@ -44,6 +46,7 @@ MEMBERS = {
         ("expert-outsider", "evaluator"),
     ]
 }
+HOST = ExecutionHost(MemberRegistry.from_records(list(MEMBERS.values()), []), None)
 T0 = 1_763_700_000_000
 DEADLINE = T0 + 3_600_000
 OPENING = DEADLINE + 1_800_000
@@ -116,8 +119,9 @@ class Ledger:
         parsed = parse_payload(domain.specs[tx_type].payload, tx.envelope.payload, tx_type)
         self.height += 1
         view = self.state.overlay()
-        ctx = TxContext(tx, self.height, at, MEMBERS[tx.envelope.submitter].roles, members=MEMBERS)
-        domain.execute(view, ctx, tx_type, parsed)
+        roles = MEMBERS[tx.envelope.submitter].roles
+        ctx = TxContext(tx, self.height, at, roles, {}, HOST)
+        domain.specs[tx_type].run(view, ctx, parsed)
         view.commit()
 
     def replay(self) -> Ledger:
@@ -654,17 +658,18 @@ def test_replay_gives_the_same_state() -> None:
 
 
 def test_verify_reports_failed_steps(consortium: Consortium) -> None:
-    from ledger.domains.bidding import views
+    from ledger.domains.bidding.state import tender_snapshot
+    from ledger.domains.bidding.verify import verify_bid, verify_tender
 
     ledger = Ledger()
     prices = {"bidder-alpha": "1.00", "bidder-beta": "2.00", "bidder-gamma": "3.00"}
     bids = opened_tender(ledger, prices)
-    tender, events = views.tender_snapshot(ledger.domains.member.state, "JG2025-0001")
+    tender, events = tender_snapshot(ledger.state, "JG2025-0001")
 
     def forged(tx_id: str) -> dict[str, Any]:
         return {"version": 1, "tx_id": tx_id}  # not a receipt of this chain
 
-    result = views.verify_tender(tender, events, forged, consortium.genesis)
+    result = verify_tender(tender, events, forged, consortium.genesis)
     assert result["verified"] is False
     assert [(s["step"], s["outcome"]) for s in result["steps"]] == [
         ("receipts", "failed"),
@@ -672,7 +677,7 @@ def test_verify_reports_failed_steps(consortium: Consortium) -> None:
     ]
     assert result["steps"][0]["detail"].startswith(f"{len(events)} of {len(events)} receipts")
     bid = ledger.state.get("bidding.bids", bids["bidder-alpha"])
-    result = views.verify_bid(bid, tender, events, forged, consortium.genesis)
+    result = verify_bid(bid, tender, events, forged, consortium.genesis)
     assert result["verified"] is False and result["steps"][0]["outcome"] == "failed"
 
 
@@ -1123,7 +1128,7 @@ def test_bidding_workflow_over_http(
 def test_demo_data_and_unknown_records(
     consortium: Consortium, db_url: str, spawn: Callable[..., NodeProcess]
 ) -> None:
-    from ledger.domains import bidding_demo
+    from ledger.domains.bidding import demo as bidding_demo
 
     node = spawn(consortium.home, db_url)
     h = Http(node, consortium)
