@@ -18,7 +18,7 @@ from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import func, select
 
 from ledger.canonical import parse_json
-from ledger.domains.bidding.rules import NS_TENDERS
+from ledger.domains.bidding.state import has_tender
 from ledger.domains.evidence import DEPOSITS, file_leaf
 from ledger.domains.registry import REGISTRY
 from ledger.errors import NotFound
@@ -282,9 +282,6 @@ def search(request: Request, q: str = Query(min_length=1, max_length=200)) -> di
         deposits = single_file_deposits(node, lowered)
         if deposits:
             return {"query": text, "kind": "file", "sm3": lowered, "deposits": deposits}
-    elif (
-        _PROJECT_CODE.match(text.upper())
-        and node.domain_state.get(NS_TENDERS, text.upper()) is not None
-    ):
+    elif _PROJECT_CODE.match(text.upper()) and has_tender(node.domain_state, text.upper()):
         return {"query": text, "kind": "tender", "project_code": text.upper()}
     return {"query": text, "kind": "none"}

@@ -23,7 +23,8 @@ from keys import FileKeyStore
 from ledger.client import LedgerClient, make_transaction
 from ledger.crypto import PrivateKey, random_nonce, sm3_hex
 from ledger.domains.base import TxContext, parse_payload
-from ledger.domains.bidding import bid_commitment, domain, report_hash
+from ledger.domains.bidding.rules import domain
+from ledger.domains.bidding.verify import bid_commitment, report_hash
 from ledger.domains.member.state import MemberRecord
 from ledger.domains.registry import REGISTRY
 from ledger.domains.state import StateStore
@@ -656,17 +657,18 @@ def test_replay_gives_the_same_state() -> None:
 
 
 def test_verify_reports_failed_steps(consortium: Consortium) -> None:
-    from ledger.domains.bidding import views
+    from ledger.domains.bidding.state import tender_snapshot
+    from ledger.domains.bidding.verify import verify_bid, verify_tender
 
     ledger = Ledger()
     prices = {"bidder-alpha": "1.00", "bidder-beta": "2.00", "bidder-gamma": "3.00"}
     bids = opened_tender(ledger, prices)
-    tender, events = views.tender_snapshot(ledger.state, "JG2025-0001")
+    tender, events = tender_snapshot(ledger.state, "JG2025-0001")
 
     def forged(tx_id: str) -> dict[str, Any]:
         return {"version": 1, "tx_id": tx_id}  # not a receipt of this chain
 
-    result = views.verify_tender(tender, events, forged, consortium.genesis)
+    result = verify_tender(tender, events, forged, consortium.genesis)
     assert result["verified"] is False
     assert [(s["step"], s["outcome"]) for s in result["steps"]] == [
         ("receipts", "failed"),
@@ -674,7 +676,7 @@ def test_verify_reports_failed_steps(consortium: Consortium) -> None:
     ]
     assert result["steps"][0]["detail"].startswith(f"{len(events)} of {len(events)} receipts")
     bid = ledger.state.get("bidding.bids", bids["bidder-alpha"])
-    result = views.verify_bid(bid, tender, events, forged, consortium.genesis)
+    result = verify_bid(bid, tender, events, forged, consortium.genesis)
     assert result["verified"] is False and result["steps"][0]["outcome"] == "failed"
 
 
@@ -1125,7 +1127,7 @@ def test_bidding_workflow_over_http(
 def test_demo_data_and_unknown_records(
     consortium: Consortium, db_url: str, spawn: Callable[..., NodeProcess]
 ) -> None:
-    from ledger.domains import bidding_demo
+    from ledger.domains.bidding import demo as bidding_demo
 
     node = spawn(consortium.home, db_url)
     h = Http(node, consortium)

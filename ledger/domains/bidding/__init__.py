@@ -1,44 +1,8 @@
 """E-bidding (电子招投标): sealed bids by commitment, bid guarantees, evaluation, award.
 
-``rules`` holds the payload schemas and the deterministic rules, ``views`` what the HTTP
-endpoints show (public, restricted) and the verification steps, ``http`` the routes.
+``schemas`` the payloads, ``rules`` the checks and state transitions, ``state`` the records
+and their state-map keys, ``verify`` the offline checks (opening a commitment, the report
+hash, a tender or a bid re-checked from its receipts), ``views`` what the API shows,
+``demo`` the demo data. The routes are in ``api/domains/bidding.py``.
 See docs/domains/bidding.md.
 """
-
-from ledger.domains.bidding.rules import (
-    AwardPublish,
-    BidCommit,
-    BiddingDomain,
-    BidReveal,
-    BidWithdraw,
-    EvaluationReport,
-    EvaluationScore,
-    GuaranteeIssue,
-    TenderOpen,
-    TenderPublish,
-    bid_commitment,
-    bond_limit_cents,
-    cents,
-    domain,
-    money,
-    report_hash,
-)
-
-__all__ = [
-    "AwardPublish",
-    "BidCommit",
-    "BidReveal",
-    "BidWithdraw",
-    "BiddingDomain",
-    "EvaluationReport",
-    "EvaluationScore",
-    "GuaranteeIssue",
-    "TenderOpen",
-    "TenderPublish",
-    "bid_commitment",
-    "bond_limit_cents",
-    "cents",
-    "domain",
-    "money",
-    "report_hash",
-]

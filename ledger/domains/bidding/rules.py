@@ -30,201 +30,47 @@ cents; scores likewise (``"0.00"``..``"100.00"``). See docs/domains/bidding.md.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import Field, StringConstraints, model_validator
-
-from ledger.canonical import canonical
-from ledger.crypto import sm3_hex
-from ledger.domains.base import Domain, Payload, TxContext, TxType
+from ledger.domains.base import Domain, TxContext, TxType
+from ledger.domains.bidding.schemas import (
+    AwardPublish,
+    BidCommit,
+    BidReveal,
+    BidWithdraw,
+    EvaluationReport,
+    EvaluationScore,
+    GuaranteeIssue,
+    TenderOpen,
+    TenderPublish,
+)
+from ledger.domains.bidding.state import (
+    BOND_LIMIT_PERCENT,
+    NS_ACTIVE,
+    NS_BIDS,
+    NS_COMMITMENTS,
+    NS_EVENTS,
+    NS_GUARANTEES,
+    NS_REPORTS,
+    NS_SCORES,
+    NS_TENDER_BIDS,
+    NS_TENDER_GUARANTEE,
+    NS_TENDERS,
+    bond_limit_cents,
+    cents,
+    key,
+    money,
+)
+from ledger.domains.bidding.verify import bid_commitment, report_hash
 from ledger.domains.state import Overlay, StateView
 from ledger.errors import RuleViolation
 
 NAME = "bidding"
-NS_TENDERS = "bidding.tenders"  # project code -> tender
-NS_BIDS = "bidding.bids"  # bid id (commit tx id) -> bid
-NS_TENDER_BIDS = "bidding.tender_bids"  # project code -> [bid id, ...] in chain order
-NS_ACTIVE = "bidding.active_bid"  # "code|bidder" -> bid id of the bid not withdrawn
-NS_COMMITMENTS = "bidding.commitments"  # "code|commitment" -> bid id
-NS_GUARANTEES = "bidding.guarantees"  # guarantee number -> guarantee
-NS_TENDER_GUARANTEE = "bidding.tender_guarantee"  # "code|bidder" -> guarantee number
-NS_EVENTS = "bidding.events"  # project code -> [event, ...] in chain order
-NS_SCORES = "bidding.scores"  # "code|evaluator" -> score sheet
-NS_REPORTS = "bidding.reports"  # project code -> evaluation report
-
-MAX_SAFE_INT = 2**53 - 1
 MIN_OPENED_BIDS = 3  # 招标投标法 Art. 28: fewer than three bidders -> tender again
 MIN_COMMITTEE = 5  # 招标投标法 Art. 37: five or more members, an odd number
-MAX_COMMITTEE = 25
-BOND_LIMIT_PERCENT = 2  # 招标投标法实施条例 Art. 26
-
-MONEY_PATTERN = r"^(0|[1-9][0-9]{0,14})\.[0-9]{2}$"
-SCORE_PATTERN = r"^(100\.00|[1-9]?[0-9]\.[0-9]{2})$"
-HEX64_PATTERN = r"^[0-9a-f]{64}$"
-CODE_PATTERN = r"^[A-Z0-9][A-Z0-9-]{2,47}$"
-GUARANTEE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{2,63}$"
-MEMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$"
-
-Money = Annotated[str, StringConstraints(pattern=MONEY_PATTERN)]
-Score = Annotated[str, StringConstraints(pattern=SCORE_PATTERN)]
-Hex64 = Annotated[str, StringConstraints(pattern=HEX64_PATTERN)]
-ProjectCode = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
-MemberId = Annotated[str, StringConstraints(pattern=MEMBER_PATTERN)]
-Millis = Annotated[int, Field(ge=0, le=MAX_SAFE_INT)]
-Title = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
-Reason = Annotated[str, StringConstraints(max_length=500)]
-Note = Annotated[str, StringConstraints(max_length=1000)]
-Statement = Annotated[str, StringConstraints(max_length=4000)]
-
-
-# --- money, commitments, report hashes -----------------------------------------------------
-
-
-def cents(amount: str) -> int:
-    """``"1250000.00"`` -> 125000000 (exact; the pattern guarantees two decimals)."""
-    whole, _, frac = amount.partition(".")
-    return int(whole) * 100 + int(frac)
-
-
-def money(amount_cents: int) -> str:
-    return f"{amount_cents // 100}.{amount_cents % 100:02d}"
-
-
-def bond_limit_cents(estimated_value: str) -> int:
-    """The largest bond allowed: 2% of the estimated value, rounded down to the cent."""
-    return cents(estimated_value) * BOND_LIMIT_PERCENT // 100
-
-
-def bid_commitment(salt: str, document_hash: str, price: str) -> str:
-    """``hex SM3(salt ‖ document_hash ‖ price)``: the sealed bid.
-
-    ``salt``: 32 random bytes, given as 64 lowercase hex characters; ``document_hash``: the
-    32-byte SM3 of the bid document, given as 64 hex characters; ``price``: the ASCII bytes of
-    the decimal string exactly as revealed (``"1250000.00"``: no sign, no leading zeros, two
-    decimals). Salt and document hash are fixed-length raw bytes, so the split is unambiguous.
-    """
-    return sm3_hex(bytes.fromhex(salt) + bytes.fromhex(document_hash) + price.encode("ascii"))
-
-
-def report_hash(project_code: str, ranking: Sequence[str], document_hash: str) -> str:
-    """``hex SM3(C({"document_hash", "project_code", "ranking"}))``: what evaluators sign."""
-    return sm3_hex(
-        canonical(
-            {
-                "project_code": project_code,
-                "ranking": list(ranking),
-                "document_hash": document_hash,
-            }
-        )
-    )
-
-
-# --- payload schemas -----------------------------------------------------------------------
-
-
-class TenderPublish(Payload):
-    v: Literal[1] = 1
-    project_code: ProjectCode
-    title: Title
-    category: Literal["construction", "goods", "services"]
-    bid_deadline: Millis
-    opening_time: Millis
-    evaluation_method: Literal["lowest_evaluated_price", "comprehensive_evaluation"]
-    estimated_value: Money
-    bid_bond: Money
-    committee: list[MemberId] = Field(min_length=1, max_length=MAX_COMMITTEE)
-    document_hash: Hex64
-
-
-class BidCommit(Payload):
-    v: Literal[1] = 1
-    project_code: ProjectCode
-    commitment: Hex64
-
-
-class BidWithdraw(Payload):
-    v: Literal[1] = 1
-    bid_id: Hex64
-    reason: Reason | None = None
-
-
-class BidReveal(Payload):
-    v: Literal[1] = 1
-    bid_id: Hex64
-    salt: Hex64
-    document_hash: Hex64
-    price: Money
-
-
-class GuaranteeIssue(Payload):
-    v: Literal[1] = 1
-    guarantee_no: Annotated[str, StringConstraints(pattern=GUARANTEE_PATTERN)]
-    project_code: ProjectCode
-    bidder: MemberId
-    kind: Literal["bank_guarantee", "guarantee_insurance", "guarantor_letter"]
-    amount: Money
-    valid_until: Millis
-    document_hash: Hex64
-
-
-class TenderOpen(Payload):
-    v: Literal[1] = 1
-    project_code: ProjectCode
-    revealed_bids: list[Hex64] = Field(max_length=1000)
-
-
-class ScoreItem(Payload):
-    bid_id: Hex64
-    score: Score
-    note: Note | None = None
-
-
-class EvaluationScore(Payload):
-    v: Literal[1] = 1
-    project_code: ProjectCode
-    scores: list[ScoreItem] = Field(min_length=1, max_length=1000)
-    dissent: Statement | None = None
-
-
-class EvaluationReport(Payload):
-    v: Literal[1] = 1
-    project_code: ProjectCode
-    action: Literal["propose", "sign", "refuse"]
-    ranking: list[Hex64] | None = Field(default=None, min_length=1, max_length=3)
-    document_hash: Hex64 | None = None
-    report_hash: Hex64 | None = None
-    reasons: Statement | None = None
-
-    @model_validator(mode="after")
-    def _fields_of_action(self) -> EvaluationReport:
-        if self.action == "propose":
-            if self.ranking is None or self.document_hash is None:
-                raise ValueError("action 'propose' needs ranking and document_hash")
-            if self.report_hash is not None or self.reasons is not None:
-                raise ValueError("action 'propose' takes no report_hash or reasons")
-        else:
-            if self.report_hash is None:
-                raise ValueError(f"action {self.action!r} needs the report_hash being answered")
-            if self.ranking is not None or self.document_hash is not None:
-                raise ValueError(f"action {self.action!r} takes no ranking or document_hash")
-            if self.action == "sign" and self.reasons is not None:
-                raise ValueError("action 'sign' takes no reasons (dissent goes with a refusal)")
-        return self
-
-
-class AwardPublish(Payload):
-    v: Literal[1] = 1
-    project_code: ProjectCode
-    bid_id: Hex64
-    notice_hash: Hex64
-    reason: Statement | None = None
 
 
 # --- the domain ----------------------------------------------------------------------------
-
-
-def _key(*parts: str) -> str:
-    return "|".join(parts)
 
 
 def _fail(message: str, code: str, **details: Any) -> RuleViolation:
@@ -444,7 +290,7 @@ class BiddingDomain(Domain):
                 bid_deadline=tender["bid_deadline"],
                 block_time=ctx.time_ms,
             )
-        active = state.get(NS_ACTIVE, _key(p.project_code, ctx.submitter))
+        active = state.get(NS_ACTIVE, key(p.project_code, ctx.submitter))
         if active is not None:
             raise _fail(
                 f"{ctx.submitter!r} already has bid {active} on tender {p.project_code}; "
@@ -452,7 +298,7 @@ class BiddingDomain(Domain):
                 "bid_exists",
                 bid_id=active,
             )
-        if state.get(NS_COMMITMENTS, _key(p.project_code, p.commitment)) is not None:
+        if state.get(NS_COMMITMENTS, key(p.project_code, p.commitment)) is not None:
             raise _fail(
                 "this commitment was already submitted to this tender; use a fresh random salt",
                 "duplicate_commitment",
@@ -471,8 +317,8 @@ class BiddingDomain(Domain):
         state.put(
             NS_TENDER_BIDS, p.project_code, [*state.get(NS_TENDER_BIDS, p.project_code), ctx.tx_id]
         )
-        state.put(NS_ACTIVE, _key(p.project_code, ctx.submitter), ctx.tx_id)
-        state.put(NS_COMMITMENTS, _key(p.project_code, p.commitment), ctx.tx_id)
+        state.put(NS_ACTIVE, key(p.project_code, ctx.submitter), ctx.tx_id)
+        state.put(NS_COMMITMENTS, key(p.project_code, p.commitment), ctx.tx_id)
         _event(state, p.project_code, ctx, "bid.commit", bid_id=ctx.tx_id)
 
     def on_bid_withdraw(self, state: Overlay, ctx: TxContext, p: BidWithdraw) -> None:
@@ -487,7 +333,7 @@ class BiddingDomain(Domain):
         if bid["status"] != "sealed":
             raise _fail(f"bid {p.bid_id} is {bid['status']}", "bid_not_sealed")
         state.put(NS_BIDS, p.bid_id, {**bid, "status": "withdrawn", "withdrawn": _when(ctx)})
-        state.delete(NS_ACTIVE, _key(bid["project_code"], ctx.submitter))
+        state.delete(NS_ACTIVE, key(bid["project_code"], ctx.submitter))
         _event(state, bid["project_code"], ctx, "bid.withdraw", bid_id=p.bid_id)
 
     def on_bid_reveal(self, state: Overlay, ctx: TxContext, p: BidReveal) -> None:
@@ -561,7 +407,7 @@ class BiddingDomain(Domain):
             raise _fail(
                 f"{p.bidder!r} is not an active member with the role bidder", "unknown_bidder"
             )
-        pair = _key(p.project_code, p.bidder)
+        pair = key(p.project_code, p.bidder)
         existing = state.get(NS_TENDER_GUARANTEE, pair)
         if existing is not None:
             raise _fail(
@@ -609,7 +455,7 @@ class BiddingDomain(Domain):
         bond_required = cents(tender["bid_bond"]) > 0
         opened = []
         for b in revealed:
-            guarantee = state.get(NS_TENDER_GUARANTEE, _key(p.project_code, b["bidder"]))
+            guarantee = state.get(NS_TENDER_GUARANTEE, key(p.project_code, b["bidder"]))
             opened.append(
                 {
                     "bid_id": b["bid_id"],
@@ -649,7 +495,7 @@ class BiddingDomain(Domain):
                 f"the report of tender {p.project_code} is already proposed; scoring is closed",
                 "evaluation_closed",
             )
-        if state.get(NS_SCORES, _key(p.project_code, ctx.submitter)) is not None:
+        if state.get(NS_SCORES, key(p.project_code, ctx.submitter)) is not None:
             raise _fail(
                 f"{ctx.submitter!r} has already scored tender {p.project_code}", "already_scored"
             )
@@ -679,7 +525,7 @@ class BiddingDomain(Domain):
             "dissent": p.dissent,
             **_when(ctx),
         }
-        state.put(NS_SCORES, _key(p.project_code, ctx.submitter), sheet)
+        state.put(NS_SCORES, key(p.project_code, ctx.submitter), sheet)
         _event(state, p.project_code, ctx, "evaluation.score", evaluator=ctx.submitter)
 
     def on_evaluation_report(self, state: Overlay, ctx: TxContext, p: EvaluationReport) -> None:
@@ -698,7 +544,7 @@ class BiddingDomain(Domain):
         assert p.ranking is not None and p.document_hash is not None
         if state.get(NS_REPORTS, code) is not None:
             raise _fail(f"tender {code} already has a proposed report", "report_exists")
-        sheets = {m: state.get(NS_SCORES, _key(code, m)) for m in tender["committee"]}
+        sheets = {m: state.get(NS_SCORES, key(code, m)) for m in tender["committee"]}
         missing = [m for m, s in sheets.items() if s is None]
         if missing:
             raise _fail(
@@ -831,8 +677,6 @@ class BiddingDomain(Domain):
         state.put(NS_TENDERS, p.project_code, {**tender, "status": "awarded", "award": award})
         _event(state, p.project_code, ctx, "award.publish", bid_id=p.bid_id)
 
-    # --- HTTP ------------------------------------------------------------------------------
-
 
 def _has_role(ctx: TxContext, member_id: str, role: str) -> bool:
     """Whether ``member_id`` is an active member holding ``role`` at this transaction."""
@@ -861,22 +705,3 @@ def _score_totals(sheets: Iterable[Mapping[str, Any] | None]) -> dict[str, int]:
 
 
 domain = BiddingDomain()
-
-__all__ = [
-    "AwardPublish",
-    "BidCommit",
-    "BidReveal",
-    "BidWithdraw",
-    "BiddingDomain",
-    "EvaluationReport",
-    "EvaluationScore",
-    "GuaranteeIssue",
-    "TenderOpen",
-    "TenderPublish",
-    "bid_commitment",
-    "bond_limit_cents",
-    "cents",
-    "domain",
-    "money",
-    "report_hash",
-]

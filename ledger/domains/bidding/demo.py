@@ -16,14 +16,17 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ledger.client import LedgerClient
 from ledger.crypto import sm3_hex
-from ledger.domains.bidding import bid_commitment, bond_limit_cents, cents, money, report_hash
+from ledger.domains.bidding.state import bond_limit_cents, cents, money
+from ledger.domains.bidding.verify import bid_commitment, report_hash
 from ledger.domains.member.demo import DemoKeys
 from ledger.errors import InvalidInput, OperationFailed
 from ledger.model import SignedTransaction
+
+if TYPE_CHECKING:  # the caller's client; the demo itself loads no HTTP library
+    from ledger.client import LedgerClient
 
 TENDERER = "gz-trading-center"
 BIDDERS = (
