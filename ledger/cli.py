@@ -242,7 +242,7 @@ def deposit(
 
     from ledger.client import LedgerClient, make_transaction
     from ledger.crypto import PrivateKey, sm3_hex
-    from ledger.domains.evidence.proofs import deposit_payload, new_salt
+    from ledger.domains.evidence.schemas import deposit_payload, new_salt
 
     entries = []
     for f in files:
@@ -460,7 +460,7 @@ def demo(
             ) as progress,
         ):
             for name in chosen:
-                generator = importlib.import_module(f"ledger.domains.{name}_demo")
+                generator = importlib.import_module(f"ledger.domains.{name}.demo")
                 count = max(1, round(amounts[name] * scale))
                 task = progress.add_task(name, total=None)
 

@@ -18,32 +18,13 @@ from typing import Any
 
 import httpx
 
-from ledger.crypto import Signer, random_nonce
+from ledger.crypto import Signer
 from ledger.errors import InvalidInput, LedgerError, NotFound, OperationFailed, Unavailable
-from ledger.model import Envelope, Genesis, SignedTransaction
+from ledger.model import Genesis, SignedTransaction
 from ledger.request_auth import sign_request
+from ledger.transactions import make_transaction
 
-
-def make_transaction(
-    signer: Signer,
-    *,
-    chain_id: str,
-    type: str,
-    submitter: str,
-    payload: Mapping[str, Any],
-    timestamp: int | None = None,
-    nonce: str | None = None,
-) -> SignedTransaction:
-    envelope = Envelope(
-        chain_id=chain_id,
-        type=type,
-        submitter=submitter,
-        key_id=signer.public_key.key_id,
-        nonce=nonce or random_nonce(),
-        timestamp=timestamp if timestamp is not None else time.time_ns() // 1_000_000,
-        payload=dict(payload),
-    )
-    return SignedTransaction(envelope, signer.sign(envelope.canonical))
+__all__ = ["LedgerClient", "make_transaction"]
 
 
 def _raise_for(response: httpx.Response) -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from keys import FileKeyStore
-from ledger.client import make_transaction
 from ledger.crypto import Signer
 from ledger.errors import KeystoreError
 from ledger.model import SignedTransaction
+from ledger.transactions import make_transaction
 
 GOVERNANCE = "gz-gov-service-bureau"
 
