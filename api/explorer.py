@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from ledger.canonical import parse_json
 from ledger.domains.bidding.state import has_tender
-from ledger.domains.evidence import DEPOSITS, file_leaf
+from ledger.domains.evidence import views as evidence_views
 from ledger.domains.registry import REGISTRY
 from ledger.errors import NotFound
 from ledger.node import Node
@@ -80,20 +80,7 @@ def _tx_row(row: Any) -> dict[str, Any]:
 
 def single_file_deposits(node: Node, file_sm3: str) -> list[dict[str, Any]]:
     """Deposits whose only file has this SM3: found from public payloads alone."""
-    leaf = file_leaf(file_sm3).hex()
-    found = []
-    for _, rec in node.domain_state.items(DEPOSITS):
-        if rec["file_count"] == 1 and rec["files_root"] == leaf:
-            found.append(
-                {
-                    "deposit_id": rec["deposit_id"],
-                    "depositor": rec["depositor"],
-                    "height": rec["height"],
-                    "time_ms": rec["time_ms"],
-                }
-            )
-    found.sort(key=lambda d: (d["height"], d["deposit_id"]))
-    return found
+    return evidence_views.single_file_deposits(node.domain_state, file_sm3)
 
 
 @router.get("/status")

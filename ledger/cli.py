@@ -219,7 +219,7 @@ def deposit(
 
     from ledger.client import LedgerClient, make_transaction
     from ledger.crypto import PrivateKey, sm3_hex
-    from ledger.domains.evidence.proofs import deposit_payload, new_salt
+    from ledger.domains.evidence.schemas import deposit_payload, new_salt
 
     entries = []
     for f in files:

@@ -1074,7 +1074,7 @@ def verify_report_pdf(pdf: bytes, genesis: Genesis) -> dict[str, Any]:
 
 
 def _file_step(file: Mapping[str, Any], receipt: Mapping[str, Any], result: Any) -> dict[str, Any]:
-    from ledger.domains.evidence.proofs import root_from_path
+    from ledger.domains.evidence.verify import root_from_path
 
     envelope = receipt.get("transaction", {}).get("envelope", {})
     payload = envelope.get("payload", {}) if isinstance(envelope, Mapping) else {}

@@ -44,7 +44,7 @@ from ledger.canonical import canonical
 from ledger.client import LedgerClient, make_transaction
 from ledger.consortium import create
 from ledger.crypto import sm3_hex
-from ledger.domains.evidence import example_deposit_payload
+from ledger.domains.evidence.demo import example_deposit_payload
 from ledger.errors import InvalidSignature
 from ledger.request_auth import sign_request
 from ledger.store import Store

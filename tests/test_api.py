@@ -25,7 +25,7 @@ from ledger.canonical import canonical
 from ledger.client import LedgerClient, make_transaction
 from ledger.consortium import create
 from ledger.crypto import PrivateKey, key_id, random_nonce
-from ledger.domains.evidence import example_deposit_payload
+from ledger.domains.evidence.demo import example_deposit_payload
 from ledger.domains.reopening import examples as reopening_examples
 from ledger.errors import InvalidInput, NotFound, ProofError
 from ledger.genesis import genesis_block

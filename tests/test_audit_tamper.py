@@ -15,7 +15,7 @@ from ledger.audit import AuditError, StoreAuditor
 from ledger.client import make_transaction
 from ledger.consortium import create
 from ledger.crypto import PrivateKey
-from ledger.domains.evidence import example_deposit_payload
+from ledger.domains.evidence.demo import example_deposit_payload
 from ledger.store import Store
 from ledger.store import schema as t
 from tests.conftest import Consortium, NodeProcess, database_url

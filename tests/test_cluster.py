@@ -34,7 +34,7 @@ from keys import FileKeyStore
 from ledger.client import LedgerClient, make_transaction
 from ledger.consortium import create
 from ledger.crypto import PrivateKey
-from ledger.domains.evidence import example_deposit_payload
+from ledger.domains.evidence.demo import example_deposit_payload
 from ledger.domains.validator.state import ValidatorSchedule, is_validator_type
 from ledger.domains.validator.verify import verify_commit
 from ledger.errors import NotFound

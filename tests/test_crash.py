@@ -17,7 +17,7 @@ import httpx
 
 from keys import FileKeyStore
 from ledger.client import make_transaction
-from ledger.domains.evidence import example_deposit_payload
+from ledger.domains.evidence.demo import example_deposit_payload
 from ledger.errors import LedgerError
 from ledger.model import SignedTransaction
 from ledger.verify import verify_checkpoint, verify_log_consistency, verify_receipt

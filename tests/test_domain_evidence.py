@@ -27,9 +27,13 @@ from keys import FileKeyStore
 from ledger.client import LedgerClient, make_transaction
 from ledger.consortium import DEMO_MEMBERS
 from ledger.crypto import PrivateKey, sm3_hex
-from ledger.domains import evidence as ev
 from ledger.domains.base import TxContext, parse_payload
-from ledger.domains.evidence_demo import Capture, register_metadata, sample_capture, upload_file
+from ledger.domains.evidence import demo as ev_demo
+from ledger.domains.evidence import rules as ev_rules
+from ledger.domains.evidence import schemas as ev_schemas
+from ledger.domains.evidence import state as ev_state
+from ledger.domains.evidence import verify as ev_verify
+from ledger.domains.evidence.demo import Capture, register_metadata, sample_capture, upload_file
 from ledger.domains.registry import REGISTRY
 from ledger.domains.state import StateStore
 from ledger.errors import RuleViolation
@@ -64,13 +68,15 @@ def _mth(leaves: list[bytes]) -> bytes:
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 8])
 def test_files_root_is_rfc9162_over_the_files_sm3_digests(n: int) -> None:
     hashes = [sm3_hex(f"file {i}".encode()) for i in range(n)]
-    assert ev.files_root(hashes) == _mth([bytes.fromhex(h) for h in hashes]).hex()
+    assert ev_verify.files_root(hashes) == _mth([bytes.fromhex(h) for h in hashes]).hex()
     for i, h in enumerate(hashes):
-        path = ev.file_path(hashes, i)
-        assert ev.root_from_path(h, i, n, path) == ev.files_root(hashes)
+        path = ev_verify.file_path(hashes, i)
+        assert ev_verify.root_from_path(h, i, n, path) == ev_verify.files_root(hashes)
         assert iv.inclusion_root(i, n, iv.leaf(bytes.fromhex(h)), [bytes.fromhex(p) for p in path])
     if n > 1:  # a file's path does not prove another file
-        assert ev.root_from_path(hashes[1], 0, n, ev.file_path(hashes, 0)) != ev.files_root(hashes)
+        assert ev_verify.root_from_path(
+            hashes[1], 0, n, ev_verify.file_path(hashes, 0)
+        ) != ev_verify.files_root(hashes)
 
 
 def test_metadata_commitment_is_sm3_of_salt_and_canonical_json() -> None:
@@ -78,13 +84,13 @@ def test_metadata_commitment_is_sm3_of_salt_and_canonical_json() -> None:
     salt = capture.salt
     assert len(bytes.fromhex(salt)) >= 16
     expected = iv.sm3(bytes.fromhex(salt) + iv.c(capture.metadata)).hex()
-    assert ev.metadata_commitment(salt, capture.metadata) == expected
+    assert ev_verify.metadata_commitment(salt, capture.metadata) == expected
     payload = capture.payload
     assert payload["metadata_commitment"] == expected
     assert payload["file_count"] == len(capture.metadata["files"])
     # no personal data, title, URL or case reference on chain: only hashes and a count
     assert set(payload) == {"v", "files_root", "file_count", "metadata_commitment"}
-    ev.Metadata.model_validate(capture.metadata)
+    ev_schemas.Metadata.model_validate(capture.metadata)
 
 
 def _problem(tx_type: str, payload: dict[str, Any]) -> str:
@@ -96,8 +102,8 @@ def _problem(tx_type: str, payload: dict[str, Any]) -> str:
 
 
 def test_payload_schemas_refuse_bad_fields_by_name() -> None:
-    good = ev.example_deposit_payload()
-    parse_payload(ev.DepositPayload, good, "evidence.deposit")
+    good = ev_demo.example_deposit_payload()
+    parse_payload(ev_schemas.DepositPayload, good, "evidence.deposit")
     cases = {
         "files_root": {**good, "files_root": good["files_root"].upper()},
         "metadata_commitment": {**good, "metadata_commitment": "ab" * 31},
@@ -108,7 +114,9 @@ def test_payload_schemas_refuse_bad_fields_by_name() -> None:
     }
     for field, payload in cases.items():
         got = _problem("evidence.deposit", payload)
-        assert got == field or (field == "payload" and got in ev.DepositPayload.model_fields)
+        assert got == field or (
+            field == "payload" and got in ev_schemas.DepositPayload.model_fields
+        )
     assert _problem("evidence.deposit", {**good, "file_count": "3"}) == "file_count"
     assert _problem("evidence.deposit", {**good, "file_count": True}) == "file_count"
     dep = "ab" * 32
@@ -127,7 +135,7 @@ def test_payload_schemas_refuse_bad_fields_by_name() -> None:
         {**meta, "provenance": {k: v for k, v in meta["provenance"].items() if k != "tool"}},
     ):
         with pytest.raises(ValueError):
-            ev.Metadata.model_validate(bad)
+            ev_schemas.Metadata.model_validate(bad)
 
 
 # --- pure: the rules of custody ----------------------------------------------------------------
@@ -170,13 +178,13 @@ class Rules:
         assert self.state.data == before
 
     def record(self, deposit_id: str) -> dict[str, Any]:
-        value: dict[str, Any] = self.state.get(ev.DEPOSITS, deposit_id)
+        value: dict[str, Any] = self.state.get(ev_state.DEPOSITS, deposit_id)
         return value
 
 
 def test_custody_rules() -> None:
     r = Rules()
-    dep = r.run(PLATFORM, "evidence.deposit", ev.example_deposit_payload())
+    dep = r.run(PLATFORM, "evidence.deposit", ev_demo.example_deposit_payload())
     rec = r.record(dep)
     assert (rec["depositor"], rec["custodian"], rec["status"]) == (PLATFORM, PLATFORM, "active")
     assert rec["time_ms"] == 1_000 and rec["height"] == 1
@@ -227,11 +235,11 @@ def test_custody_rules() -> None:
     assert rec["custody"][3]["kind"] == "transfer" and rec["custody"][3]["to"] == "other-platform"
     assert r.state.get("evidence.stats", "totals") == {"deposits": 1, "files": 1}
     # no type deletes evidence
-    assert set(ev.domain.specs) == {"evidence.deposit", "evidence.custody"}
-    assert ev.domain.specs["evidence.deposit"].roles == {"depositor", "court"}
-    assert ev.domain.specs["evidence.custody"].roles == {"depositor", "court", "auditor"}
-    union = frozenset().union(*ev.KIND_ROLES.values())
-    assert union == ev.domain.specs["evidence.custody"].roles
+    assert set(ev_rules.domain.specs) == {"evidence.deposit", "evidence.custody"}
+    assert ev_rules.domain.specs["evidence.deposit"].roles == {"depositor", "court"}
+    assert ev_rules.domain.specs["evidence.custody"].roles == {"depositor", "court", "auditor"}
+    union = frozenset().union(*ev_rules.KIND_ROLES.values())
+    assert union == ev_rules.domain.specs["evidence.custody"].roles
 
 
 # --- over HTTP ---------------------------------------------------------------------------------
@@ -374,7 +382,7 @@ def test_deposit_verify_restricted_reads_custody_and_replay(
     body = json.dumps({"salt": web.salt, "metadata": web.metadata}).encode()
     assert error_code(e.http.put(meta_path, content=body), 401) == "unauthenticated"
     assert error_code(e.signed(COURT, "PUT", meta_path, body), 403) == "forbidden"
-    other_salt = json.dumps({"salt": ev.new_salt(), "metadata": web.metadata}).encode()
+    other_salt = json.dumps({"salt": ev_schemas.new_salt(), "metadata": web.metadata}).encode()
     assert (
         error_code(e.signed(PLATFORM, "PUT", meta_path, other_salt), 422)
         == "metadata_commitment_mismatch"
@@ -427,7 +435,7 @@ def test_deposit_verify_restricted_reads_custody_and_replay(
     assert iv.verify(m["receipt"], e.genesis_wire) == 0
     verify_receipt(m["receipt"], consortium.genesis)
     hashes = [f["sm3"] for f in web.metadata["files"]]
-    assert m["merkle_path"] == ev.file_path(hashes, 0)
+    assert m["merkle_path"] == ev_verify.file_path(hashes, 0)
     assert _steps(m) == {
         "deposit": "passed",
         "receipt": "passed",
@@ -439,9 +447,9 @@ def test_deposit_verify_restricted_reads_custody_and_replay(
     }
     assert all(isinstance(s["detail"], str) and s["detail"] for s in m["steps"])
     assert "metadata" not in m["report"] and "file_hashes" not in m["report"]  # public
-    offline = ev.verify_report(m["report"], e.genesis_wire)
+    offline = ev_verify.verify_report(m["report"], e.genesis_wire)
     assert offline["valid"] and offline["result"] == "match", offline
-    assert ev.verify_report(json.loads(json.dumps(m["report"])), consortium.genesis)["valid"]
+    assert ev_verify.verify_report(json.loads(json.dumps(m["report"])), consortium.genesis)["valid"]
 
     bad = e.verify(web_id, tampered_bytes, name=name0)
     b = bad.json()
@@ -449,7 +457,7 @@ def test_deposit_verify_restricted_reads_custody_and_replay(
     assert b["merkle_path"] is None and b["file"]["index"] is None
     assert _steps(b)["file_in_deposit"] == "failed" and _steps(b)["receipt"] == "passed"
     assert h0 not in json.dumps(b)  # the public answer does not give out deposited hashes
-    offline_bad = ev.verify_report(b["report"], e.genesis_wire)
+    offline_bad = ev_verify.verify_report(b["report"], e.genesis_wire)
     assert offline_bad["result"] == "mismatch"
     assert {s["step"]: s["outcome"] for s in offline_bad["steps"]}["file_in_deposit"] == "skipped"
 
@@ -458,29 +466,29 @@ def test_deposit_verify_restricted_reads_custody_and_replay(
         r = e.verify(web_id, sm3=sm3_hex(data)).json()
         assert r["result"] == "match" and r["file"]["index"] == i, r
         assert (
-            ev.root_from_path(sm3_hex(data), i, len(web.files), r["merkle_path"])
+            ev_verify.root_from_path(sm3_hex(data), i, len(web.files), r["merkle_path"])
             == (web.payload["files_root"])
         )
-        assert ev.verify_report(r["report"], e.genesis_wire)["valid"]
+        assert ev_verify.verify_report(r["report"], e.genesis_wire)["valid"]
     wrong_slot = e.verify(web_id, sm3=sm3_hex(web.files[1][2]), file_index=0).json()
     assert wrong_slot["result"] == "mismatch" and "file 0" in wrong_slot["steps"][4]["detail"]
     # a single-file deposit
     single = e.verify(court_id, contract.files[0][2]).json()
     assert single["result"] == "match" and single["merkle_path"] == []
-    assert ev.verify_report(single["report"], e.genesis_wire)["valid"]
+    assert ev_verify.verify_report(single["report"], e.genesis_wire)["valid"]
 
     # signed by a court: the report carries the file list, metadata and salt, all re-verified
     full = e.verify(web_id, tampered_bytes, name=name0, member=COURT).json()
     assert full["result"] == "mismatch"
     assert full["steps"][4]["data"] == {"expected_index": 0, "expected_sm3": h0}
     assert name0 in full["steps"][4]["detail"]
-    checked = ev.verify_report(full["report"], e.genesis_wire)
+    checked = ev_verify.verify_report(full["report"], e.genesis_wire)
     assert checked["valid"], checked
     outcomes = {s["step"]: s["outcome"] for s in checked["steps"]}
     assert outcomes["file_in_deposit"] == outcomes["metadata"] == "passed"
     full_match = e.verify(web_id, data0, member=COURT).json()
     assert full_match["file"]["name"] == name0 and _steps(full_match)["provenance"] == "passed"
-    checked = ev.verify_report(full_match["report"], e.genesis_wire)
+    checked = ev_verify.verify_report(full_match["report"], e.genesis_wire)
     assert checked["valid"], checked
     assert {s["step"] for s in checked["steps"]} >= {"metadata", "provenance_time", "receipt"}
     assert error_code(e.verify(web_id, data0, member=BIDDER), 403) == "forbidden"
@@ -500,10 +508,10 @@ def test_deposit_verify_restricted_reads_custody_and_replay(
     for what, tamper in tampers.items():
         forged = copy.deepcopy(report)
         tamper(forged)
-        outcome = ev.verify_report(forged, e.genesis_wire)
+        outcome = ev_verify.verify_report(forged, e.genesis_wire)
         assert not outcome["valid"], what
         assert any(s["outcome"] == "failed" for s in outcome["steps"]), what
-    assert not ev.verify_report({"type": "something else"}, e.genesis_wire)["valid"]
+    assert not ev_verify.verify_report({"type": "something else"}, e.genesis_wire)["valid"]
     # the command a court runs offline
     report_file = consortium.home / "report.json"
     report_file.write_text(json.dumps(report, ensure_ascii=False))
@@ -602,7 +610,7 @@ def test_deposit_verify_restricted_reads_custody_and_replay(
     assert e.verify(web_id, data0).json()["result"] == "match"
 
     # --- a few deposits from the demo generator, then replay from genesis
-    from ledger.domains import evidence_demo
+    from ledger.domains.evidence import demo as evidence_demo
 
     seen: list[int] = []
     made = evidence_demo.generate(e.client, consortium.home, 6, seen.append)
@@ -653,7 +661,7 @@ def test_role_matrix_and_bad_inputs_are_refused_with_nothing_stored(
     unplaced = e.verify(deposit_id, data).json()
     assert unplaced["result"] == "undetermined" and unplaced["merkle_path"] is None
     assert _steps(unplaced)["file_list"] == "failed"
-    assert not ev.verify_report(unplaced["report"], e.genesis_wire)["valid"]
+    assert not ev_verify.verify_report(unplaced["report"], e.genesis_wire)["valid"]
     members = [m for m, _ in DEMO_MEMBERS] + ["v1"]
     allowed = {
         "evidence.deposit": {PLATFORM, COURT},
@@ -664,13 +672,13 @@ def test_role_matrix_and_bad_inputs_are_refused_with_nothing_stored(
     for member in members:
         for tx_type, who in allowed.items():
             payload = (
-                ev.example_deposit_payload()
+                ev_demo.example_deposit_payload()
                 if tx_type == "evidence.deposit"
                 else {"deposit_id": deposit_id, "kind": "access"}
             )
             tx = e.tx(member, tx_type, payload)
             (accepted.append(tx) if member in who else refused.append((tx, "role_not_allowed")))
-    good = ev.example_deposit_payload()
+    good = ev_demo.example_deposit_payload()
     bad_payloads = [
         {**good, "files_root": "AB" * 32},
         {**good, "files_root": "ab" * 31},

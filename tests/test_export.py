@@ -27,7 +27,7 @@ from ledger.canonical import canonical, parse_json
 from ledger.client import LedgerClient, make_transaction
 from ledger.consortium import create
 from ledger.crypto import PrivateKey
-from ledger.domains.evidence import example_deposit_payload
+from ledger.domains.evidence.demo import example_deposit_payload
 from ledger.errors import VerificationError
 from ledger.export import COLUMNS, ExportQuery, RecordVerifier, export_records, read_records
 from ledger.node import Node

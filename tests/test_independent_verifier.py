@@ -14,7 +14,7 @@ import pytest
 
 from ledger.client import make_transaction
 from ledger.consortium import create
-from ledger.domains.evidence import example_deposit_payload
+from ledger.domains.evidence.demo import example_deposit_payload
 from ledger.errors import VerificationError
 from ledger.verify import verify_receipt
 from tests import independent_verifier as iv

@@ -18,7 +18,7 @@ import pytest
 
 from keys import FileKeyStore
 from ledger.crypto import PrivateKey, random_nonce
-from ledger.domains.evidence import example_deposit_payload
+from ledger.domains.evidence.demo import example_deposit_payload
 from ledger.domains.member.state import MemberRegistry
 from ledger.domains.reopening import examples as reopening_examples
 from ledger.execution import check_state

@@ -15,8 +15,8 @@ import pytest
 
 from keys import FileKeyStore
 from ledger.client import make_transaction
-from ledger.domains.evidence import example_deposit_payload
-from ledger.domains.evidence.rules import DEPOSITS, STATS
+from ledger.domains.evidence.demo import example_deposit_payload
+from ledger.domains.evidence.state import DEPOSITS, STATS
 from ledger.domains.state import PendingState, StateStore
 from ledger.model import CommitCertificate, SignedTransaction
 from ledger.node import Node

@@ -40,8 +40,8 @@ from ledger.crypto import PublicKey, sm3_hex
 from ledger.domains import edu_card_demo
 from ledger.domains.bidding import demo as bidding_demo
 from ledger.domains.bidding.verify import bid_commitment
-from ledger.domains.evidence import new_salt
-from ledger.domains.evidence_demo import Capture, register_metadata, sample_capture
+from ledger.domains.evidence.demo import Capture, register_metadata, sample_capture
+from ledger.domains.evidence.schemas import new_salt
 from ledger.model import Genesis
 from ledger.report import ATTACHMENT, verify_report_pdf
 from tests.conftest import Consortium, NodeProcess

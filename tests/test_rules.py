@@ -34,7 +34,7 @@ from keys import FileKeyStore
 from ledger.block import build_block
 from ledger.canonical import parse_json
 from ledger.crypto import PrivateKey, encode_signature, random_nonce
-from ledger.domains.evidence import example_deposit_payload
+from ledger.domains.evidence.demo import example_deposit_payload
 from ledger.domains.member.state import MemberRegistry
 from ledger.domains.reopening import examples as reopening_examples
 from ledger.errors import DuplicateTransaction, RuleViolation, TooLarge

@@ -10,7 +10,7 @@ from sqlalchemy import event
 
 from ledger.block import Block, build_block
 from ledger.crypto import random_nonce
-from ledger.domains.evidence import example_deposit_payload
+from ledger.domains.evidence.demo import example_deposit_payload
 from ledger.errors import StorageError
 from ledger.merkle import (
     SM3,

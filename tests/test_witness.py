@@ -28,7 +28,7 @@ from ledger.client import make_transaction
 from ledger.consortium import create
 from ledger.cosign import Cosignature, check_cosignature, cosign, verify_cosignature
 from ledger.crypto import PrivateKey
-from ledger.domains.evidence import example_deposit_payload
+from ledger.domains.evidence.demo import example_deposit_payload
 from ledger.domains.member.state import MemberRegistry
 from ledger.errors import (
     InvalidSignature,

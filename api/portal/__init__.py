@@ -33,9 +33,10 @@ from fastapi.responses import JSONResponse, Response
 
 from api import explorer
 from api.domain_support import read_body
+from api.domains.evidence import deposit_record, verify_deposit_file
+from api.evidence_store import store_of
 from api.routes import signing_identity
 from ledger.canonical import parse_json
-from ledger.domains.evidence.http import deposit_record, store_of, verify_deposit_file
 from ledger.errors import InvalidInput, LedgerError, MalformedData, NotFound, Unavailable
 from ledger.model import Genesis
 from ledger.node import Node

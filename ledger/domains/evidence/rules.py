@@ -1,13 +1,4 @@
-"""The evidence domain's rules: deposits and their custody, derived from the chain alone.
-
-State (namespace ``evidence.deposits``, key = deposit id = the deposit's transaction id)::
-
-    {"deposit_id", "depositor", "custodian", "files_root", "file_count",
-     "metadata_commitment", "height", "time_ms", "status": "active" | "processing_ceased",
-     "sealed_by": court id | None, "custody": [event, ...]}
-
-and ``evidence.stats`` / ``totals`` with the number of deposits and files. ``time_ms`` is the
-block timestamp: the deposit time the validators attest.
+"""The evidence domain's rules: deposits and their custody (records: see state.py).
 
 Who may record which custody event (``evidence.custody``, roles depositor, court, auditor):
 
@@ -34,11 +25,9 @@ from typing import Any, ClassVar
 
 from ledger.domains.base import Domain, TxContext, TxType
 from ledger.domains.evidence.schemas import CustodyPayload, DepositPayload
+from ledger.domains.evidence.state import DEPOSITS, STATS, deposit, totals
 from ledger.domains.state import Overlay
 from ledger.errors import RuleViolation
-
-DEPOSITS = "evidence.deposits"
-STATS = "evidence.stats"
 
 DEPOSIT_ROLES = frozenset({"depositor", "court"})
 CUSTODY_ROLES = frozenset({"depositor", "court", "auditor"})
@@ -83,7 +72,7 @@ class EvidenceDomain(Domain):
 
     def on_evidence_deposit(self, state: Overlay, ctx: TxContext, payload: DepositPayload) -> None:
         deposit_id = ctx.tx_id
-        if state.get(DEPOSITS, deposit_id) is not None:  # tx ids are unique; belt and braces
+        if deposit(state, deposit_id) is not None:  # tx ids are unique; belt and braces
             raise _violation(f"deposit {deposit_id} exists already", "duplicate_deposit")
         state.put(
             DEPOSITS,
@@ -102,20 +91,20 @@ class EvidenceDomain(Domain):
                 "custody": [],
             },
         )
-        totals = state.get(STATS, "totals") or {"deposits": 0, "files": 0}
+        counted = totals(state)
         state.put(
             STATS,
             "totals",
             {
-                "deposits": totals["deposits"] + 1,
-                "files": totals["files"] + payload.file_count,
+                "deposits": counted["deposits"] + 1,
+                "files": counted["files"] + payload.file_count,
             },
         )
 
     # --- evidence.custody ---------------------------------------------------------------
 
     def on_evidence_custody(self, state: Overlay, ctx: TxContext, payload: CustodyPayload) -> None:
-        record = state.get(DEPOSITS, payload.deposit_id)
+        record = deposit(state, payload.deposit_id)
         if record is None:
             raise _violation(
                 f"no evidence deposit {payload.deposit_id} on this ledger; the deposit id is "
@@ -217,8 +206,6 @@ class EvidenceDomain(Domain):
             "access it, and it cannot be transferred until that court unseals it",
             "evidence_sealed",
         )
-
-    # --- HTTP ---------------------------------------------------------------------------
 
 
 domain = EvidenceDomain()

@@ -11,16 +11,20 @@ On chain (public, in every block and receipt) an ``evidence.deposit`` holds only
 
 The metadata document itself (``Metadata`` below) is restricted: the depositor hands it to the
 node, which checks it against the commitment and the files root and serves it only to the
-depositor, the current custodian, courts and auditors.
+depositor, the current custodian, courts and auditors. :func:`deposit_payload` builds the
+on-chain payload from a metadata document and its salt.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import os
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
 from ledger.domains.base import Payload
+from ledger.domains.evidence.verify import files_root, metadata_commitment
 
 MAX_FILES = 10_000
 MAX_SAFE_INT = 2**53 - 1
@@ -153,3 +157,22 @@ class MetadataSubmission(Payload):
 
     salt: SaltHex
     metadata: Metadata
+
+
+# --- building a deposit ---------------------------------------------------------------------
+
+
+def new_salt() -> str:
+    """128 random bits, hex."""
+    return os.urandom(16).hex()
+
+
+def deposit_payload(metadata: Mapping[str, Any], salt: str) -> dict[str, Any]:
+    """The ``evidence.deposit`` payload for a metadata document (see :class:`Metadata`)."""
+    hashes = [f["sm3"] for f in metadata["files"]]
+    return {
+        "v": 1,
+        "files_root": files_root(hashes),
+        "file_count": len(hashes),
+        "metadata_commitment": metadata_commitment(salt, metadata),
+    }

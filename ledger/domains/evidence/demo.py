@@ -5,6 +5,9 @@ events: court access, a transfer to the court, a seal, an auditor's access, and 
 whose processing ceased at the party's request (PIPL Art. 47).
 
     generate(client, home, count, progress) -> number of transactions submitted
+
+``client`` is a ``ledger.client.LedgerClient`` (described here by :class:`NodeClient`, so
+that the domain does not import the HTTP client).
 """
 
 from __future__ import annotations
@@ -13,17 +16,17 @@ import json
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from ledger.client import LedgerClient
 from ledger.crypto import Signer, sm3_hex
-from ledger.domains.evidence.proofs import deposit_payload, new_salt
+from ledger.domains.evidence.schemas import deposit_payload, new_salt
+from ledger.domains.evidence.verify import files_root
 from ledger.domains.member.demo import DemoKeys
 from ledger.errors import InvalidInput
-from ledger.model import SignedTransaction
+from ledger.model import Genesis, SignedTransaction
 from ledger.request_auth import sign_request
 
 PLATFORM = "evidence-platform"
@@ -34,6 +37,37 @@ NOTARY = "gz-nansha-notary-office"
 APPEAL_COURT = "gz-intermediate-court"
 EXTRA_MEMBERS = ((NOTARY, ("depositor",)), (APPEAL_COURT, ("court",)))
 BATCH = 25
+
+
+class Reply(Protocol):
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def json(self) -> Any: ...
+
+
+class Http(Protocol):
+    def request(
+        self, method: str, url: str, *, content: bytes, headers: dict[str, str]
+    ) -> Reply: ...
+
+
+class NodeClient(Protocol):
+    """What the demo uses of ``ledger.client.LedgerClient``."""
+
+    @property
+    def http(self) -> Http: ...
+
+    def genesis(self) -> Genesis: ...
+
+    def members(self) -> Any: ...
+
+    def submit_batch(self, txs: Sequence[SignedTransaction]) -> Any: ...
+
+    def wait_for_receipt(self, tx_id: str, timeout: float = ...) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -62,6 +96,16 @@ _CHATS = ["货款催收聊天记录", "租赁合同押金退还沟通记录", "�
 _CONTRACTS = ["软件开发服务合同", "跨境电商代运营合同", "网络直播带货合作协议"]
 _DISTRICTS = ["天河区", "越秀区", "海珠区", "荔湾区", "白云区", "黄埔区", "番禺区", "南沙区"]
 _OPERATORS = ["取证员 陈某", "取证员 李某", "公证员 黄某", "书记员 梁某"]
+
+
+def example_deposit_payload() -> dict[str, Any]:
+    """A valid deposit payload of one random file (for tests that need any deposit)."""
+    return {
+        "v": 1,
+        "files_root": files_root([sm3_hex(os.urandom(32))]),
+        "file_count": 1,
+        "metadata_commitment": sm3_hex(os.urandom(32)),
+    }
 
 
 def _png(rng: random.Random, size: int) -> bytes:
@@ -173,7 +217,7 @@ def sample_capture(rng: random.Random, i: int, now_ms: int | None = None) -> Cap
 
 
 def _request(
-    client: LedgerClient, signer: Signer, member: str, method: str, path: str, body: bytes
+    client: NodeClient, signer: Signer, member: str, method: str, path: str, body: bytes
 ) -> Any:
     headers = sign_request(signer, member, method, path, body)
     response = client.http.request(method, path, content=body, headers=headers)
@@ -187,7 +231,7 @@ def _request(
 
 
 def register_metadata(
-    client: LedgerClient, signer: Signer, member: str, deposit_id: str, capture: Capture
+    client: NodeClient, signer: Signer, member: str, deposit_id: str, capture: Capture
 ) -> Any:
     body = json.dumps({"salt": capture.salt, "metadata": capture.metadata}).encode()
     path = f"/v1/evidence/deposits/{deposit_id}/metadata"
@@ -195,13 +239,13 @@ def register_metadata(
 
 
 def upload_file(
-    client: LedgerClient, signer: Signer, member: str, deposit_id: str, data: bytes
+    client: NodeClient, signer: Signer, member: str, deposit_id: str, data: bytes
 ) -> Any:
     path = f"/v1/evidence/deposits/{deposit_id}/files/{sm3_hex(data)}"
     return _request(client, signer, member, "PUT", path, data)
 
 
-def _commit_all(client: LedgerClient, txs: list[SignedTransaction]) -> None:
+def _commit_all(client: NodeClient, txs: list[SignedTransaction]) -> None:
     for i in range(0, len(txs), BATCH):
         chunk = txs[i : i + BATCH]
         result = client.submit_batch(chunk)
@@ -212,7 +256,7 @@ def _commit_all(client: LedgerClient, txs: list[SignedTransaction]) -> None:
         client.wait_for_receipt(tx.tx_id, timeout=60)
 
 
-def generate(client: LedgerClient, home: Path, count: int, progress: Callable[[int], None]) -> int:
+def generate(client: NodeClient, home: Path, count: int, progress: Callable[[int], None]) -> int:
     keys = DemoKeys(home, client.genesis().chain_id)
     rng = random.Random(int.from_bytes(os.urandom(8), "big"))
     done = 0

@@ -1,5 +1,5 @@
-"""Evidence proofs: the files tree of a deposit, the metadata commitment, and the offline
-re-verification of a verification report.
+"""Offline verification of evidence: the files tree of a deposit, the metadata commitment,
+and the re-verification of a court's verification report. Needs only the crypto dependencies.
 
 A file is proven in two hops. First through the deposit's files tree: RFC 9162 with SM3,
 leaf ``SM3(0x00 ‖ d)`` where ``d`` is the file's 32-byte SM3 digest, files in the order of
@@ -7,18 +7,25 @@ the metadata document; the audit path leads to ``files_root`` of the ``evidence.
 payload. Then through the block: the deposit's receipt (spec section 6) shows that this
 payload was signed by the depositor and certified by the validators at a block time.
 
-Everything here is pure: no I/O, no clock.
+A court re-verifies a report with :func:`verify_report`, or from the command line::
+
+    python -m ledger.domains.evidence.verify report.json genesis.json
+
+(``python -m ledger.domains.evidence`` runs the same command). Everything but the command is
+pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
-import os
+import json
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
-from ledger.canonical import canonical
+from ledger.canonical import canonical, parse_json
 from ledger.crypto import sm3_hex
 from ledger.errors import InvalidInput, LedgerError
 from ledger.merkle import SM3, MemoryTree, root_from_inclusion
@@ -32,7 +39,7 @@ BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-# --- building deposits ----------------------------------------------------------------------
+# --- the files tree and the metadata commitment ---------------------------------------------
 
 
 def file_leaf(file_sm3: str) -> bytes:
@@ -67,30 +74,16 @@ def metadata_commitment(salt: str, metadata: Mapping[str, Any]) -> str:
     return sm3_hex(bytes.fromhex(salt) + canonical(metadata))
 
 
-def new_salt() -> str:
-    """128 random bits, hex."""
-    return os.urandom(16).hex()
-
-
-def deposit_payload(metadata: Mapping[str, Any], salt: str) -> dict[str, Any]:
-    """The ``evidence.deposit`` payload for a metadata document (see schemas.Metadata)."""
-    hashes = [f["sm3"] for f in metadata["files"]]
-    return {
-        "v": 1,
-        "files_root": files_root(hashes),
-        "file_count": len(hashes),
-        "metadata_commitment": metadata_commitment(salt, metadata),
-    }
-
-
-def example_deposit_payload() -> dict[str, Any]:
-    """A valid deposit payload of one random file (for tests that need any deposit)."""
-    return {
-        "v": 1,
-        "files_root": files_root([sm3_hex(os.urandom(32))]),
-        "file_count": 1,
-        "metadata_commitment": sm3_hex(os.urandom(32)),
-    }
+def metadata_matches(kept: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
+    """Whether a kept metadata record (``{"salt", "metadata", ...}``) is the document the
+    deposit ``record`` commits to, and its file list hashes to the deposit's files root."""
+    try:
+        return bool(
+            metadata_commitment(kept["salt"], kept["metadata"]) == record["metadata_commitment"]
+            and files_root([f["sm3"] for f in kept["metadata"]["files"]]) == record["files_root"]
+        )
+    except (LedgerError, ValueError, KeyError, TypeError):
+        return False
 
 
 def iso_times(time_ms: int) -> dict[str, str]:
@@ -398,3 +391,36 @@ def _verify_report(
                 ),
             )
         )
+
+
+# --- the command a court runs ----------------------------------------------------------------
+
+USAGE = """Re-verify an evidence verification report offline.
+
+    python -m ledger.domains.evidence.verify report.json genesis.json
+
+Prints each step checked and its outcome; exits 0 when the report is valid, 1 when a check
+fails, 2 when the files cannot be read."""
+
+
+def main(argv: Sequence[str]) -> int:
+    if len(argv) != 2:
+        print(USAGE, file=sys.stderr)
+        return 2
+    try:
+        report = parse_json(Path(argv[0]).read_bytes())
+        genesis = parse_json(Path(argv[1]).read_bytes())
+    except (OSError, LedgerError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    outcome = verify_report(report, genesis)
+    for s in outcome["steps"]:
+        print(f"[{s['outcome']:>7}] {s['step']}: {s['detail']}")
+    verdict = "VALID" if outcome["valid"] else "NOT VALID"
+    print(f"{verdict}: the report says {outcome['result']!r}")
+    print(json.dumps({"valid": outcome["valid"], "result": outcome["result"]}))
+    return 0 if outcome["valid"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

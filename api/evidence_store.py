@@ -9,6 +9,10 @@
 Nothing is deleted: ceasing processing (PIPL Art. 47) stops the serving, not the storage.
 Writes are atomic (temporary file, fsync, rename), so a crash leaves either the old or the new
 file.
+
+Node-side storage, not part of the evidence domain (whose modules do no I/O): the evidence
+routes (api/domains/evidence.py) and the portal (api/portal) are its only users, and reach
+the store of the node serving a request with :func:`store_of`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from fastapi import Request
 
 from ledger.canonical import parse_json
 
@@ -96,3 +102,15 @@ class EvidenceStore:
             return self.file_path(file_sm3).read_bytes()
         except FileNotFoundError:
             return None
+
+
+_stores: dict[Path, EvidenceStore] = {}
+
+
+def store_of(request: Request) -> EvidenceStore:
+    """The evidence store of the node serving ``request`` (one per node home)."""
+    home = Path(request.app.state.runtime.settings.home).resolve()
+    store = _stores.get(home)
+    if store is None:
+        store = _stores[home] = EvidenceStore(home)
+    return store
