@@ -1,7 +1,7 @@
 """Wiring a node together: settings, genesis, store, keys, node, consensus engine.
 
 A genesis with one validator (and a node.json that names no other) runs the
-single-validator engine; otherwise the BFT engine (consensus/bft.py), with its peers' p2p
+single-validator engine; otherwise the BFT engine (consensus/bft/), with its peers' p2p
 addresses from HOME/node.json.
 """
 
@@ -51,13 +51,8 @@ def uses_bft(genesis: Genesis, validator_id: str, peers: dict[str, tuple[str, in
     return len(genesis.validators.validators) > 1 or any(p != validator_id for p in peers)
 
 
-def bft_config(s: Settings, demo: bool = False) -> BftConfig:
-    if s.bft_byzantine is not None and (not demo or s.bft_byzantine != "equivocate"):
-        raise MalformedData(
-            "LEDGER_BFT_BYZANTINE is a test switch: only 'equivocate', only in a demo consortium"
-        )
+def bft_config(s: Settings) -> BftConfig:
     return BftConfig(
-        byzantine=s.bft_byzantine,
         timeouts=Timeouts(
             propose_ms=s.bft_timeout_propose_ms,
             propose_delta_ms=s.bft_timeout_propose_delta_ms,
@@ -88,8 +83,10 @@ def bft_database_url(home: Path, validator_id: str) -> str:
 
 
 class NodeRuntime:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, bft_engine: type[BftEngine] = BftEngine) -> None:
+        """``bft_engine``: the class of the BFT engine (the tests run a Byzantine one)."""
         self.settings = settings
+        self.bft_engine = bft_engine
         self._node: Node | None = None
         self.engine: ConsensusEngine | None = None
 
@@ -134,14 +131,14 @@ class NodeRuntime:
                 )
             if s.p2p_host:
                 listen = (s.p2p_host, listen[1])
-            engine = BftEngine(
+            engine = self.bft_engine(
                 node,
                 validator_id=validator_id,
                 signer=signer,
                 records=store,
                 peers=peers,
                 listen=listen,
-                config=bft_config(s, demo),
+                config=bft_config(s),
             )
         else:
             engine = SingleValidatorEngine(

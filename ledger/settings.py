@@ -57,11 +57,6 @@ class Settings(BaseSettings):
     bft_empty_blocks: bool = Field(
         default=False, description="start a height even when no transaction is pending"
     )
-    bft_byzantine: str | None = Field(
-        default=None,
-        description="testing only, demo consortia only: 'equivocate' makes this validator "
-        "send conflicting proposals and votes",
-    )
     p2p_host: str | None = Field(
         default=None, description="listen address for peers; default: this validator's in node.json"
     )

@@ -105,15 +105,14 @@ class NodeProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **(env or {})}
+        self.entry = ["-m", "ledger", "node"]  # what runs the node, after the interpreter
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = home / f"node-{self.port}.log"
 
     def start(self, timeout: float = 30) -> NodeProcess:
         cmd = [
             sys.executable,
-            "-m",
-            "ledger",
-            "node",
+            *self.entry,
             "--home",
             str(self.home),
             "--port",

@@ -1,4 +1,4 @@
-"""Four validator processes on loopback running the BFT engine for real (consensus/bft.py).
+"""Four validator processes on loopback running the BFT engine for real (consensus/bft/).
 
 One cluster for the module (SQLite, one database per validator, p2p ports picked free and
 written to node.json); the tests run in order and each leaves all four validators up:
@@ -43,6 +43,7 @@ from ledger.verify import verify_checkpoint, verify_receipt
 from tests import independent_verifier as iv
 from tests.conftest import NodeProcess, free_port
 
+ROOT = Path(__file__).resolve().parent.parent
 VALIDATORS = ("v1", "v2", "v3", "v4")
 # short timeouts: a round without its proposer costs about a second
 ENV = {
@@ -285,13 +286,16 @@ def test_a_validator_with_an_empty_database_catches_up_from_peers(cluster: Clust
 
 
 def test_an_equivocating_validator_never_splits_the_honest_ones(cluster: Cluster) -> None:
-    """v1 restarted as a Byzantine validator (a test switch of demo consortia): as proposer
-    it sends one block to half of its peers and another to the rest, and each of its votes
-    goes out with a conflicting twin. The honest three see the equivocations, never decide
-    two blocks at one height, and keep committing."""
+    """v1 restarted as a Byzantine validator (tests/byzantine_node.py): as proposer it sends
+    one block to half of its peers and another to the rest, and each of its votes goes out
+    with a conflicting twin. The honest three see the equivocations, never decide two
+    blocks at one height, and keep committing."""
     byzantine = cluster.nodes["v1"]
     byzantine.stop()
-    byzantine.env = {**byzantine.env, "LEDGER_BFT_BYZANTINE": "equivocate"}
+    byzantine.entry = ["-m", "tests.byzantine_node"]
+    # the tests package, wherever pytest was started from
+    paths = [str(ROOT), byzantine.env.get("PYTHONPATH", "")]
+    byzantine.env = {**byzantine.env, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
     byzantine.start(timeout=60)
     honest = ["v2", "v3", "v4"]
     start = max(cluster.tip(v) for v in honest)
