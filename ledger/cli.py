@@ -460,7 +460,7 @@ def demo(
             ) as progress,
         ):
             for name in chosen:
-                generator = importlib.import_module(f"ledger.domains.{name}_demo")
+                generator = importlib.import_module(f"ledger.domains.{name}.demo")
                 count = max(1, round(amounts[name] * scale))
                 task = progress.add_task(name, total=None)
 
