@@ -26,7 +26,7 @@ from ledger.client import LedgerClient, make_transaction
 from ledger.consortium import create
 from ledger.crypto import PrivateKey, key_id, random_nonce
 from ledger.domains.evidence.demo import example_deposit_payload
-from ledger.domains.reopening import examples as reopening_examples
+from ledger.domains.reopening import demo as reopening_examples
 from ledger.errors import InvalidInput, NotFound, ProofError
 from ledger.genesis import genesis_block
 from ledger.merkle import SM3, tree_root

@@ -23,17 +23,26 @@ from typing import Any
 import httpx
 import pytest
 
+from api.domains.reopening import check_genesis_params
 from keys import FileKeyStore
+from ledger import execution
 from ledger.client import make_transaction
 from ledger.consortium import DEMO_MEMBERS, load_genesis
 from ledger.crypto import PrivateKey
-from ledger.domains.registry import REGISTRY
-from ledger.domains.reopening import codes, examples, routing
-from ledger.domains.reopening.http import check_genesis_params
-from ledger.domains.reopening.places import body_name, conventional_bodies
-from ledger.domains.reopening.verify import check_filing
+from ledger.domains.member.state import MemberRegistry
+from ledger.domains.reopening import demo as examples
+from ledger.domains.reopening import rules, schemas
+from ledger.domains.reopening.state import (
+    CONTENT_DEFAULTS,
+    CONTENT_FIELDS,
+    DEFAULT_ROUTING,
+    body_name,
+    conventional_bodies,
+)
+from ledger.domains.reopening.verify import check_filing, signed_content
 from ledger.domains.state import StateStore
 from ledger.errors import MalformedData, RuleViolation
+from ledger.execution import ExecutionHost
 from ledger.model import SignedTransaction
 from ledger.request_auth import sign_request
 from ledger.verify import verify_receipt
@@ -66,17 +75,17 @@ def _day(offset: int) -> str:
 
 def test_known_valid_codes_pass() -> None:
     for code in KNOWN_VALID:
-        assert codes.credit_code_problem(code) is None, code
-        assert codes.check_character(code[:17]) == code[17]
+        assert schemas.credit_code_problem(code) is None, code
+        assert schemas.check_character(code[:17]) == code[17]
 
 
 def test_every_single_character_change_is_caught() -> None:
     for code in KNOWN_VALID:
         for i, original in enumerate(code):
-            for c in codes.CHARSET:
+            for c in schemas.CHARSET:
                 if c != original:
                     mutated = code[:i] + c + code[i + 1 :]
-                    assert not codes.is_valid_credit_code(mutated), mutated
+                    assert not schemas.is_valid_credit_code(mutated), mutated
 
 
 def test_adjacent_swaps_in_the_body_are_caught() -> None:
@@ -84,7 +93,7 @@ def test_adjacent_swaps_in_the_body_are_caught() -> None:
         for i in range(16):
             if code[i] != code[i + 1]:
                 swapped = code[:i] + code[i + 1] + code[i] + code[i + 2 :]
-                problem = codes.credit_code_problem(swapped)
+                problem = schemas.credit_code_problem(swapped)
                 assert problem is not None and "check character" in problem, swapped
 
 
@@ -101,15 +110,15 @@ def test_adjacent_swaps_in_the_body_are_caught() -> None:
     ],
 )
 def test_bad_codes_say_what_is_wrong(code: str, words: str) -> None:
-    problem = codes.credit_code_problem(code)
+    problem = schemas.credit_code_problem(code)
     assert problem is not None and words in problem
 
 
 def test_generated_codes_are_valid() -> None:
     for district in ("天河区", "白云区", "增城区"):
         code = examples.fresh_credit_code(district)
-        assert codes.is_valid_credit_code(code) and code[2:8] in code
-    assert codes.make_credit_code("440106", "MA5ABCDE").startswith("91440106MA5ABCDE")
+        assert schemas.is_valid_credit_code(code) and code[2:8] in code
+    assert examples.make_credit_code("440106", "MA5ABCDE").startswith("91440106MA5ABCDE")
 
 
 # --- the rules, driven directly -------------------------------------------------------------
@@ -144,9 +153,8 @@ class Rules:
         view = self.store.overlay()
         self.height += 1
         now = time.time_ns() // 1_000_000
-        REGISTRY.execute(
-            view, tx, height=self.height, time_ms=now, roles=ROLES[member], params=self.params
-        )
+        host = ExecutionHost(MemberRegistry(), None, self.params)
+        execution.run(tx, host, view, ROLES[member], height=self.height, time_ms=now)
         view.commit()
         return tx.tx_id
 
@@ -244,7 +252,7 @@ def test_routing_precedence_chain_then_genesis_then_default() -> None:
     # genesis params replace the default: 120 staff go to the department, not the street office
     f = r.run(ACME, "reopening.file", examples.file_payload(employees=120))
     assert r.filing(f)["body"] == "district_department:天河区"
-    assert routing.effective(r.store, params).source == "genesis"
+    assert rules.effective_routing(r.store, params).source == "genesis"
     # ... and their explicit mapping replaces the naming rule
     r.refuse(DEPT, "reopening.review", review(f, f), "not_routed_to_you")
     r.run(STREET, "reopening.review", review(f, f))
@@ -252,7 +260,7 @@ def test_routing_precedence_chain_then_genesis_then_default() -> None:
     # a reopening.configure on chain replaces genesis params; the newest one is in force
     for to in ("street_office", "district_department", "street_office"):
         r.run(GOV, "reopening.configure", {"routing": [{"min_employees": 1, "to": to}]})
-    assert routing.effective(r.store, params).source == "chain"
+    assert rules.effective_routing(r.store, params).source == "chain"
     g = r.run(BETA, "reopening.file", examples.file_payload(employees=120))
     assert r.filing(g)["body"] == "street_office:天河区:石牌街道"
     r.refuse(DEPT, "reopening.review", review(g, g), "not_routed_to_you")
@@ -260,15 +268,15 @@ def test_routing_precedence_chain_then_genesis_then_default() -> None:
     assert r.filing(g)["inspection_required"] is True  # the configure's default threshold, 21
     assert r.filing(f)["body"] == "district_department:天河区"  # routed when it was filed
     # without either, the default
-    assert routing.effective(StateStore(), {}).source == "default"
-    assert routing.effective(StateStore(), {"other": 1}) is routing.DEFAULT
+    assert rules.effective_routing(StateStore(), {}).source == "default"
+    assert rules.effective_routing(StateStore(), {"other": 1}) is DEFAULT_ROUTING
 
 
 def test_genesis_routing_params_are_checked() -> None:
-    assert routing.from_params({"reopening": GENESIS_ROUTING}) is not None
-    assert routing.from_params({}) is None
+    assert rules.routing_from_params({"reopening": GENESIS_ROUTING}) is not None
+    assert rules.routing_from_params({}) is None
     with pytest.raises(RuleViolation) as caught:
-        routing.from_params({"reopening": {"routing": [{"min_employees": 5, "to": "x"}]}})
+        rules.routing_from_params({"reopening": {"routing": [{"min_employees": 5, "to": "x"}]}})
     assert caught.value.code == "invalid_payload"
 
 
@@ -342,6 +350,38 @@ def test_one_filing_per_credit_code() -> None:
     f = r.run(ACME, "reopening.file", payload)
     message = r.refuse(BETA, "reopening.file", payload, "already_filed")
     assert f in message and "reopening.amend" in message
+
+
+# --- offline verification, without pydantic -------------------------------------------------
+
+
+def test_verify_reads_a_version_s_content_as_the_schema_does() -> None:
+    """verify.py recomputes a version's content from the signed payload with state's content
+    fields and defaults, not with the schema: they must be the schema's."""
+    fields = schemas.FilingContent.model_fields
+    assert frozenset(fields) == CONTENT_FIELDS
+    optional = {name: f.default for name, f in fields.items() if not f.is_required()}
+    assert optional == dict(CONTENT_DEFAULTS)
+    for leave_out in ((), ("plan_summary", "plan_sm3"), ("contact_commitment",)):
+        payload = {k: v for k, v in examples.file_payload().items() if k not in leave_out}
+        parsed = schemas.FilePayload.model_validate(payload)
+        assert signed_content(payload) == rules.content_of(parsed)
+
+
+def test_offline_verification_needs_no_schema_or_web_library() -> None:
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, ledger.domains.reopening.verify; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'pydantic', 'fastapi', 'starlette', 'sqlalchemy', 'api'}))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "[]"
 
 
 # --- over HTTP, on a real node --------------------------------------------------------------

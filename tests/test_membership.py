@@ -20,7 +20,7 @@ from keys import FileKeyStore
 from ledger.crypto import PrivateKey, random_nonce
 from ledger.domains.evidence.demo import example_deposit_payload
 from ledger.domains.member.state import MemberRegistry
-from ledger.domains.reopening import examples as reopening_examples
+from ledger.domains.reopening import demo as reopening_examples
 from ledger.execution import check_state
 from ledger.model import Envelope, SignedTransaction
 from ledger.store import Store

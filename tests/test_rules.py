@@ -36,7 +36,7 @@ from ledger.canonical import parse_json
 from ledger.crypto import PrivateKey, encode_signature, random_nonce
 from ledger.domains.evidence.demo import example_deposit_payload
 from ledger.domains.member.state import MemberRegistry
-from ledger.domains.reopening import examples as reopening_examples
+from ledger.domains.reopening import demo as reopening_examples
 from ledger.errors import DuplicateTransaction, RuleViolation, TooLarge
 from ledger.execution import check_state
 from ledger.genesis import genesis_block

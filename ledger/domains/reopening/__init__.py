@@ -5,19 +5,9 @@ versions (``reopening.amend``); the reviewing body the routing rule names approv
 or returns it (``reopening.review``, role ``approver``); an approver of the district records
 on-site inspections (``reopening.inspect``); ``governance`` sets the routing rule
 (``reopening.configure``). See docs/domains/reopening.md.
+
+``schemas`` the payloads and the credit code check, ``state`` the records, the reviewing
+bodies and the stored routing rule, ``rules`` the checks, transitions and the routing rule
+in force, ``verify`` the offline check of a filing from its receipts, ``views`` what the API
+shows, ``demo`` the demo generator and example payloads. Routes: ``api/domains/reopening.py``.
 """
-
-from ledger.domains.reopening.codes import (
-    check_character,
-    credit_code_problem,
-    is_valid_credit_code,
-)
-from ledger.domains.reopening.rules import ReopeningDomain, domain
-
-__all__ = [
-    "ReopeningDomain",
-    "check_character",
-    "credit_code_problem",
-    "domain",
-    "is_valid_credit_code",
-]

@@ -1,32 +1,21 @@
-"""The reopening domain's rules: what each transaction type checks and what it writes.
-
-State (namespaced, derived from the chain only):
-
-    reopening.filings         filing id (tx id of its reopening.file) -> the filing
-    reopening.versions        version tx id -> one complete version of the filing
-    reopening.by_code         credit code -> filing id (one filing per enterprise code)
-    reopening.by_enterprise   member id -> [filing ids] (the member that filed them)
-    reopening.config          "current" -> the routing rule set by reopening.configure
+"""The reopening domain's rules: what each transaction type checks and what it writes
+(namespaces and records: ``state.py``), and which routing rule is in force.
 
 The routing rule in force is the newest ``reopening.configure``, else genesis
-``params["reopening"]`` (``TxContext.params``), else the default (see routing.py).
+``params["reopening"]`` (``TxContext.params``, the same shape as the configure payload),
+else the default (``state.DEFAULT_ROUTING``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any, ClassVar, TypeVar
+import functools
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
-from pydantic import BaseModel
-
-from ledger.domains.base import Domain, TxContext, TxType
-from ledger.domains.reopening import routing
-from ledger.domains.reopening.codes import credit_code_problem
-from ledger.domains.reopening.places import body_name
+from ledger.domains.base import Domain, TxContext, TxType, parse_payload
 from ledger.domains.reopening.schemas import (
-    CONTENT_FIELDS,
-    DECISIONS,
     REQUIRED_MEASURES,
     AmendPayload,
     ConfigurePayload,
@@ -34,19 +23,26 @@ from ledger.domains.reopening.schemas import (
     FilingContent,
     InspectPayload,
     ReviewPayload,
+    credit_code_problem,
+)
+from ledger.domains.reopening.state import (
+    BY_CODE,
+    BY_ENTERPRISE,
+    CONFIG_KEY,
+    CONFIG_NS,
+    CONTENT_FIELDS,
+    DECISIONS,
+    DEFAULT_ROUTING,
+    FILINGS,
+    VERSIONS,
+    RoutingConfig,
+    body_name,
+    stored_routing,
 )
 from ledger.domains.state import Overlay, StateView
 from ledger.errors import RuleViolation
 
-FILINGS = "reopening.filings"
-VERSIONS = "reopening.versions"
-BY_CODE = "reopening.by_code"
-BY_ENTERPRISE = "reopening.by_enterprise"
-
-STATUSES = ("pending", "returned", "approved", "rejected")
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
-
-P = TypeVar("P", bound=BaseModel)
 
 
 def block_date(time_ms: int) -> dt.date:
@@ -54,10 +50,42 @@ def block_date(time_ms: int) -> dt.date:
     return dt.datetime.fromtimestamp(time_ms // 1000, CST).date()
 
 
-def _as(payload: BaseModel, model: type[P]) -> P:
-    if not isinstance(payload, model):  # the framework parsed it with the type's model
-        raise TypeError(f"expected {model.__name__}, got {type(payload).__name__}")
-    return payload
+# --- the routing rule in force --------------------------------------------------------------
+
+
+def routing_from_payload(
+    p: ConfigurePayload, source: str, tx_id: str | None = None, height: int | None = None
+) -> RoutingConfig:
+    rules = sorted(((r.min_employees, r.to) for r in p.routing), reverse=True)
+    bodies = None
+    if p.bodies is not None:
+        bodies = {k: tuple(v) for k, v in sorted(p.bodies.items())}
+    return RoutingConfig(
+        tuple(rules), p.inspection_min_employees, bodies, source, tx_id, height, p.note
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _routing_from_params_json(text: str) -> RoutingConfig:
+    parsed = parse_payload(ConfigurePayload, json.loads(text), "genesis params.reopening")
+    return routing_from_payload(parsed, "genesis")
+
+
+def routing_from_params(params: Mapping[str, Any] | None) -> RoutingConfig | None:
+    """The configuration genesis ``params["reopening"]`` holds (None when absent); a
+    malformed one raises ``RuleViolation`` (``invalid_payload``)."""
+    if not params or "reopening" not in params:
+        return None
+    text = json.dumps(params["reopening"], sort_keys=True, ensure_ascii=False)
+    return _routing_from_params_json(text)
+
+
+def effective_routing(state: StateView, params: Mapping[str, Any] | None) -> RoutingConfig:
+    """The rule in force: the newest ``reopening.configure``, else genesis, else the default."""
+    return stored_routing(state) or routing_from_params(params) or DEFAULT_ROUTING
+
+
+# --- filings --------------------------------------------------------------------------------
 
 
 def check_content(c: FilingContent, time_ms: int) -> None:
@@ -183,8 +211,7 @@ class ReopeningDomain(Domain):
 
     # --- reopening.file -------------------------------------------------------------------
 
-    def on_reopening_file(self, state: Overlay, ctx: TxContext, payload: BaseModel) -> None:
-        p = _as(payload, FilePayload)
+    def on_reopening_file(self, state: Overlay, ctx: TxContext, p: FilePayload) -> None:
         problem = credit_code_problem(p.credit_code)
         if problem is not None:
             raise RuleViolation(
@@ -203,7 +230,7 @@ class ReopeningDomain(Domain):
                 code="already_filed",
                 filing_id=existing,
             )
-        config = routing.effective(state, ctx.params)
+        config = effective_routing(state, ctx.params)
         body = config.body_for(p.employee_count, p.district, p.street)
         version = {
             "filing_id": ctx.tx_id,
@@ -239,8 +266,7 @@ class ReopeningDomain(Domain):
 
     # --- reopening.amend ------------------------------------------------------------------
 
-    def on_reopening_amend(self, state: Overlay, ctx: TxContext, payload: BaseModel) -> None:
-        p = _as(payload, AmendPayload)
+    def on_reopening_amend(self, state: Overlay, ctx: TxContext, p: AmendPayload) -> None:
         filing = get_filing(state, p.filing_id)
         if filing["enterprise"] != ctx.submitter:
             raise RuleViolation(
@@ -267,7 +293,7 @@ class ReopeningDomain(Domain):
                 "this version is identical to the newest one; amend only to change something",
                 code="no_change",
             )
-        config = routing.effective(state, ctx.params)
+        config = effective_routing(state, ctx.params)
         body = config.body_for(p.employee_count, p.district, p.street)
         version = {
             "filing_id": p.filing_id,
@@ -297,8 +323,7 @@ class ReopeningDomain(Domain):
 
     # --- reopening.review -----------------------------------------------------------------
 
-    def on_reopening_review(self, state: Overlay, ctx: TxContext, payload: BaseModel) -> None:
-        p = _as(payload, ReviewPayload)
+    def on_reopening_review(self, state: Overlay, ctx: TxContext, p: ReviewPayload) -> None:
         filing = get_filing(state, p.filing_id)
         if filing["status"] != "pending":
             raise RuleViolation(
@@ -314,7 +339,7 @@ class ReopeningDomain(Domain):
                 code="stale_version",
                 head=filing["head"],
             )
-        config = routing.effective(state, ctx.params)
+        config = effective_routing(state, ctx.params)
         if not config.acts_for(ctx.submitter, filing["body"]):
             raise RuleViolation(
                 f"filing {p.filing_id} ({filing['employee_count']} staff) is routed to "
@@ -349,8 +374,7 @@ class ReopeningDomain(Domain):
 
     # --- reopening.inspect ----------------------------------------------------------------
 
-    def on_reopening_inspect(self, state: Overlay, ctx: TxContext, payload: BaseModel) -> None:
-        p = _as(payload, InspectPayload)
+    def on_reopening_inspect(self, state: Overlay, ctx: TxContext, p: InspectPayload) -> None:
         filing = get_filing(state, p.filing_id)
         if filing["status"] != "approved":
             raise RuleViolation(
@@ -359,7 +383,7 @@ class ReopeningDomain(Domain):
                 code="not_approved",
                 status=filing["status"],
             )
-        config = routing.effective(state, ctx.params)
+        config = effective_routing(state, ctx.params)
         if not config.acts_in_district(ctx.submitter, filing["district"]):
             raise RuleViolation(
                 f"{ctx.submitter} acts for no body of {filing['district']}, where the "
@@ -394,12 +418,9 @@ class ReopeningDomain(Domain):
 
     # --- reopening.configure --------------------------------------------------------------
 
-    def on_reopening_configure(self, state: Overlay, ctx: TxContext, payload: BaseModel) -> None:
-        p = _as(payload, ConfigurePayload)
-        config = routing.RoutingConfig.from_payload(p, "chain", ctx.tx_id, ctx.height)
-        state.put(routing.CONFIG_NS, routing.CONFIG_KEY, config.to_wire())
-
-    # --- HTTP -----------------------------------------------------------------------------
+    def on_reopening_configure(self, state: Overlay, ctx: TxContext, p: ConfigurePayload) -> None:
+        config = routing_from_payload(p, "chain", ctx.tx_id, ctx.height)
+        state.put(CONFIG_NS, CONFIG_KEY, config.to_wire())
 
 
 def _summary(p: FilingContent) -> dict[str, Any]:

@@ -1,8 +1,10 @@
-"""Payload schemas of the reopening transaction types (version 1).
+"""Payload schemas of the reopening transaction types (version 1), and what makes a unified
+social credit code valid.
 
 Strict types, unknown fields refused, no floats. Personal data never appears: the staff
 health screening is a summary in counts, and a contact person is at most a salted SM3
-commitment whose plain value the enterprise keeps.
+commitment whose plain value the enterprise keeps. A filing's credit code is checked by the
+rules (``invalid_credit_code``), with :func:`credit_code_problem` below.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from ledger.domains.base import Payload
-from ledger.domains.reopening.places import BODY_PATTERN, STREET_PATTERN
+from ledger.domains.reopening.state import BODY_PATTERN, STREET_PATTERN
 from ledger.model import ID_PATTERN
 
 MEASURES: dict[str, str] = {
@@ -30,7 +32,6 @@ MEASURES: dict[str, str] = {
     "remote_work": "远程办公",
 }
 REQUIRED_MEASURES = ("temperature_checks", "masks", "disinfection")
-DECISIONS = {"approve": "approved", "reject": "rejected", "return": "returned"}
 INSPECTION_RESULTS = ("passed", "rectification_required", "failed")
 
 
@@ -142,9 +143,6 @@ class FilingContent(Payload):
     )
 
 
-CONTENT_FIELDS = frozenset(FilingContent.model_fields)
-
-
 class FilePayload(FilingContent):
     v: Literal[1] = 1
     credit_code: Annotated[str, StringConstraints(min_length=1, max_length=36)] = Field(
@@ -207,3 +205,56 @@ class ConfigurePayload(Payload):
         if min(thresholds) != 1:
             raise ValueError("routing: one rule must start at min_employees 1 (every firm)")
         return self
+
+
+# --- unified social credit codes (统一社会信用代码, GB 32100-2015) ----------------------------
+#
+# A code has 18 characters from ``0-9A-HJ-NP-RTUWXY`` (no I, O, S, V, Z):
+#
+#     position 1      registration authority (9 = market regulation, 5 = civil affairs, ...)
+#     position 2      organisation category (1 = enterprise, ...)
+#     positions 3-8   administrative division of the registration (440106 = 天河区)
+#     positions 9-17  organisation code (GB 11714)
+#     position 18     check character over the first 17
+#
+# The check character: each of the first 17 characters has the value of its position in the
+# character set (0-30); with the weights ``1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24,
+# 10, 30, 28`` (3^i mod 31), ``check = 31 - (Σ value·weight mod 31)``, where 31 stands for 0.
+
+CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_VALUE = {c: i for i, c in enumerate(CHARSET)}
+
+
+def check_character(first17: str) -> str:
+    """The GB 32100-2015 check character of the first 17 characters of a credit code."""
+    if len(first17) != 17 or any(c not in _VALUE for c in first17):
+        raise ValueError("need the first 17 characters of a credit code")
+    total = sum(_VALUE[c] * w for c, w in zip(first17, WEIGHTS, strict=True))
+    return CHARSET[(31 - total % 31) % 31]
+
+
+def credit_code_problem(code: str) -> str | None:
+    """None for a valid code; otherwise a sentence saying what is wrong with it."""
+    if len(code) != 18:
+        return f"has {len(code)} characters; a unified social credit code has 18"
+    for position, c in enumerate(code, 1):
+        if c not in _VALUE:
+            if c.upper() in _VALUE:
+                hint = "letters are upper case"
+            elif c.upper() in "IOSVZ":
+                hint = "the letters I, O, S, V and Z are never used"
+            else:
+                hint = "only 0-9 and A-H, J-N, P-R, T, U, W, X, Y are used"
+            return f"character {position} ({c!r}) is not allowed: {hint}"
+    expected = check_character(code[:17])
+    if code[17] != expected:
+        return (
+            f"check character is {code[17]!r} but the first 17 characters give {expected!r} "
+            "(GB 32100-2015): the code has a typo"
+        )
+    return None
+
+
+def is_valid_credit_code(code: str) -> bool:
+    return credit_code_problem(code) is None

@@ -4,6 +4,10 @@ Works from the filing's state and the receipts of its transactions; the receipts
 with ``ledger.verify.verify_receipt`` against the trusted genesis, the version chain and the
 current status are recomputed from the signed transactions inside the receipts, so a state
 that disagrees with what was signed shows up as a failed step.
+
+Plain code over the wire JSON; needs only the crypto dependencies. A payload is not checked
+against its schema here: a receipt that verifies puts its transaction in a block the
+validators certified, and a block holds only transactions that passed the domain's rules.
 """
 
 from __future__ import annotations
@@ -12,10 +16,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from ledger.domains.base import parse_payload
-from ledger.domains.reopening.places import body_name
-from ledger.domains.reopening.rules import content_of
-from ledger.domains.reopening.schemas import DECISIONS, AmendPayload, FilePayload, FilingContent
+from ledger.domains.reopening.state import CONTENT_DEFAULTS, CONTENT_FIELDS, DECISIONS, body_name
 from ledger.errors import LedgerError
 from ledger.model import Genesis
 from ledger.verify import verify_receipt
@@ -28,6 +29,15 @@ def _step(step: str, ok: bool, detail: str) -> dict[str, str]:
 def _time(ms: int) -> str:
     when = dt.datetime.fromtimestamp(ms // 1000, dt.timezone(dt.timedelta(hours=8)))
     return when.strftime("%Y-%m-%d %H:%M:%S") + " (Guangzhou time)"
+
+
+def signed_content(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The content a signed ``reopening.file`` or ``reopening.amend`` payload gives a version:
+    its content fields, the optional ones left out taking their defaults."""
+    return {
+        **CONTENT_DEFAULTS,
+        **{k: v for k, v in payload.items() if k in CONTENT_FIELDS},
+    }
 
 
 def check_filing(
@@ -89,15 +99,7 @@ def check_filing(
         what = f"Version {n}"
         if not receipt_step(f"version_{n}_receipt", what, tx_id, version["type"]):
             continue
-        model: type[FilingContent] = (
-            FilePayload if version["type"] == "reopening.file" else (AmendPayload)
-        )
-        try:
-            parsed = parse_payload(model, envelopes[tx_id][0]["payload"], version["type"])
-            assert isinstance(parsed, FilingContent)
-            same = content_of(parsed) == version["content"]
-        except LedgerError:
-            same = False
+        same = signed_content(envelopes[tx_id][0]["payload"]) == version["content"]
         steps.append(
             _step(
                 f"version_{n}_content",

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.domains.reopening.places import DISTRICTS, body_name
-from ledger.domains.reopening.routing import RoutingConfig
-from ledger.domains.reopening.rules import BY_ENTERPRISE, FILINGS, STATUSES, VERSIONS
+from ledger.domains.reopening.state import (
+    BY_ENTERPRISE,
+    DISTRICTS,
+    FILINGS,
+    STATUSES,
+    VERSIONS,
+    RoutingConfig,
+    body_name,
+)
 from ledger.domains.state import StateView
 
 

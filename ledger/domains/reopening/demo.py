@@ -7,6 +7,10 @@ rule: ``<district>-street-office`` and ``<district>-industry-dept``), through
 routed bodies approve, return or reject, returned filings come back amended, and approved
 firms above the inspection threshold are inspected on site. A few filings are left pending so
 that approvers' queues are not empty.
+
+Also the valid example payloads tests and docs use: ``file_payload()`` gives a complete,
+valid ``reopening.file`` payload with a fresh unified social credit code (one filing per
+code), planned for tomorrow (Guangzhou time).
 """
 
 from __future__ import annotations
@@ -17,16 +21,14 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from ledger.client import LedgerClient
 from ledger.crypto import sm3_hex
 from ledger.domains.member.demo import DemoKeys
-from ledger.domains.reopening.codes import make_credit_code
-from ledger.domains.reopening.places import DISTRICTS, conventional_reviewer
-from ledger.domains.reopening.routing import RoutingConfig
+from ledger.domains.reopening.schemas import CHARSET, check_character
+from ledger.domains.reopening.state import DISTRICTS, RoutingConfig, conventional_reviewer
 from ledger.errors import InvalidInput, Unavailable
-from ledger.model import SignedTransaction
+from ledger.model import Genesis, SignedTransaction
 
 ENTERPRISE_PREFIX = "gz-ent-"
 
@@ -155,8 +157,109 @@ ORG_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CST = dt.timezone(dt.timedelta(hours=8))
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
+# --- credit codes and example payloads ------------------------------------------------------
+
+# GB 11714-1997 organisation code (positions 9-17 of a credit code); used here to make
+# realistic codes, not checked by the ledger (the standard asks only for position 18).
+_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+_ORG_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def org_code_check(first8: str) -> str:
+    """The GB 11714-1997 check character of an 8-character organisation code body."""
+    if len(first8) != 8 or any(c not in _ORG_CHARS for c in first8):
+        raise ValueError("need 8 characters from 0-9 and A-Z")
+    total = sum(_ORG_CHARS.index(c) * w for c, w in zip(first8, _ORG_WEIGHTS, strict=True))
+    check = 11 - total % 11
+    return "X" if check == 10 else "0" if check == 11 else str(check)
+
+
+def make_credit_code(
+    division: str, org_body: str, authority: str = "9", category: str = "1"
+) -> str:
+    """A valid credit code from its parts (``org_body``: 8 characters; its check is added)."""
+    first17 = authority + category + division + org_body + org_code_check(org_body)
+    return first17 + check_character(first17)
+
+
+def fresh_credit_code(district: str = "天河区") -> str:
+    """A valid credit code, random in its organisation code part."""
+    body = "MA5" + "".join(secrets.choice(CHARSET) for _ in range(5))
+    return make_credit_code(DISTRICTS[district][1], body)
+
+
+def tomorrow() -> str:
+    now = dt.datetime.now(dt.timezone(dt.timedelta(hours=8)))
+    return (now.date() + dt.timedelta(days=1)).isoformat()
+
+
+def content(
+    *,
+    name: str = "广州穗华精密制造有限公司",
+    district: str = "天河区",
+    street: str = "石牌街道",
+    employees: int = 120,
+    planned_date: str | None = None,
+) -> dict[str, Any]:
+    observation = employees // 60
+    cleared = employees - observation
+    return {
+        "name": name,
+        "district": district,
+        "street": street,
+        "planned_date": planned_date or tomorrow(),
+        "employee_count": employees,
+        "returning_staff": cleared,
+        "screening": {
+            "screened": employees,
+            "travelled_from_risk_areas": employees // 40,
+            "under_observation": observation,
+            "abnormal_temperature": 0,
+            "cleared": cleared,
+        },
+        "measures": ["temperature_checks", "masks", "disinfection", "staggered_shifts"],
+        "plan_summary": "每日两次体温检测，厂区每日消毒，食堂错峰就餐，设临时隔离观察室。",
+        "plan_sm3": "5d1f0a3c" * 8,
+        "supplies": {
+            "masks": cleared * 20,
+            "thermometers": max(1, employees // 50),
+            "disinfectant_litres": max(5, employees // 5),
+            "hand_sanitizer_bottles": max(4, employees // 10),
+            "days_covered": 14,
+        },
+    }
+
+
+def file_payload(*, credit_code: str | None = None, **kwargs: Any) -> dict[str, Any]:
+    """A valid ``reopening.file`` payload (keyword arguments as for :func:`content`)."""
+    district = kwargs.get("district", "天河区")
+    return {**content(**kwargs), "credit_code": credit_code or fresh_credit_code(district)}
+
+
+# --- the generator --------------------------------------------------------------------------
+
+
+class _Response(Protocol):
+    def json(self) -> Any: ...
+
+
+class _Http(Protocol):
+    def get(self, url: str) -> _Response: ...
+
+
+class DemoClient(Protocol):
+    """What the generator asks of a node; ``ledger.client.LedgerClient`` is one."""
+
+    @property
+    def http(self) -> _Http: ...
+
+    def genesis(self) -> Genesis: ...
+
+    def members(self) -> Any: ...
+
+    def submit_batch(self, txs: Sequence[SignedTransaction]) -> Any: ...
+
+    def status(self, tx_id: str) -> Any: ...
 
 
 def _today() -> dt.date:
@@ -169,7 +272,7 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
 
 
 class _Run(DemoKeys):
-    def __init__(self, client: LedgerClient, home: Path, progress: Callable[[int], None]) -> None:
+    def __init__(self, client: DemoClient, home: Path, progress: Callable[[int], None]) -> None:
         super().__init__(home, client.genesis().chain_id)
         self.client = client
         self.progress = progress
@@ -263,7 +366,7 @@ def _content(rng: random.Random, name: str, district: str, street: str) -> dict[
     }
 
 
-def generate(client: LedgerClient, home: Path, count: int, progress: Callable[[int], None]) -> int:
+def generate(client: DemoClient, home: Path, count: int, progress: Callable[[int], None]) -> int:
     """Fill the node with ``count`` enterprises' filings, reviews and inspections; returns
     the number of transactions submitted."""
     run = _Run(client, Path(home), progress)
