@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from ledger.access_log import AccessLogError, verify_chain
 from ledger.canonical import canonical, parse_json
 from ledger.crypto import PublicKey
+from ledger.domains.member.rules import keys_introduced
 from ledger.domains.member.state import MemberRegistry
 from ledger.domains.state import StateStore
 from ledger.domains.validator.state import ValidatorSchedule
@@ -225,16 +226,22 @@ class Auditor:
 
     def _check_signatures(self, where: str, txs: list[SignedTransaction]) -> None:
         items = []
+        block_keys = keys_introduced(txs)
+        seen: set[str] = set()
         for i, tx in enumerate(txs):
+            if tx.tx_id in seen:
+                self.fail(f"{where} transaction {i} ({tx.tx_id})", "appears twice in the block")
+            seen.add(tx.tx_id)
             key = self.registry.keys.get(tx.envelope.key_id)
-            if key is None:
+            public_key = key.public_key if key else block_keys.get(tx.envelope.key_id)
+            if public_key is None:
                 self.fail(
                     f"{where} transaction {i} ({tx.tx_id}) key_id",
-                    "not a key registered before this block",
+                    "not a key registered before it",
                     found=tx.envelope.key_id,
                 )
                 return
-            items.append((key.public_key, tx.signature, tx.envelope.canonical))
+            items.append((public_key, tx.signature, tx.envelope.canonical))
         if self.pool is not None and len(items) > 64:
             size = max(1, len(items) // (self.workers * 2))
             chunks = [items[i : i + size] for i in range(0, len(items), size)]

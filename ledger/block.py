@@ -18,7 +18,7 @@ from ledger.errors import LedgerError
 from ledger.execution import ExecutionHost, execute
 from ledger.merkle import SM3, CompactRange, MemoryTree, Node
 from ledger.model import CommitCertificate, Header, SignedTransaction, ValidatorSet
-from ledger.rules import check_timestamp
+from ledger.rules import check_not_seen, check_timestamp
 
 
 @dataclass(frozen=True)
@@ -80,13 +80,16 @@ def build_block(
     accepted: list[SignedTransaction] = []
     rejected: list[tuple[SignedTransaction, LedgerError]] = []
     new_log_nodes: list[tuple[Node, bytes]] = []
+    seen: set[str] = set()
     for tx in candidates:
         try:
+            check_not_seen(tx, seen)
             check_timestamp(tx, now_ms, tolerance_ms)
             execute(tx, host, view, height=height, time_ms=timestamp)
         except LedgerError as exc:
             rejected.append((tx, exc))
             continue
+        seen.add(tx.tx_id)
         accepted.append(tx)
         tree.append(tx.leaf_hash)
         new_log_nodes.extend(log_after.append(tx.leaf_hash))

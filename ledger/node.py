@@ -8,7 +8,6 @@ signature) run in a process pool so that both cores verify signatures; stateful 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ctypes
 import ctypes.util
 import gc
@@ -29,7 +28,7 @@ from ledger import metrics
 from ledger.admission import Checked, Refusal, check_chunk, prepare_chunk
 from ledger.block import Block, BuiltBlock, build_block
 from ledger.canonical import parse_json
-from ledger.crypto import key_id
+from ledger.domains.member.rules import keys_introduced
 from ledger.domains.member.state import MemberRegistry
 from ledger.domains.member.views import member_list
 from ledger.domains.registry import REGISTRY
@@ -407,13 +406,7 @@ class Node:
         the registry (active or not: the block rules decide whether it may sign at that
         point), or registered by a membership transaction of the same block. Returns the
         first problem, or None when every signature verifies."""
-        block_keys: dict[str, str] = {}
-        for tx in txs:
-            if tx.envelope.type in ("member.register", "member.rotate_key"):
-                value = tx.envelope.payload.get("public_key")
-                if isinstance(value, str) and len(value) == 130:
-                    with contextlib.suppress(LedgerError, ValueError):
-                        block_keys[key_id(value)] = value
+        block_keys = keys_introduced(txs)
         items: list[tuple[Any, str | None]] = []
         for tx in txs:
             known = self.mempool.get(tx.tx_id)

@@ -3,7 +3,8 @@ membership as it stands in the block, then applied to it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ledger.crypto import key_id
@@ -11,7 +12,8 @@ from ledger.domains.base import Domain, TxContext, TxType
 from ledger.domains.member.schemas import MemberRegister, MemberRevoke, MemberRotateKey
 from ledger.domains.member.state import MemberRecord, MemberRegistry
 from ledger.domains.state import Overlay
-from ledger.errors import RuleViolation
+from ledger.errors import LedgerError, RuleViolation
+from ledger.model import SignedTransaction
 
 GOVERNANCE = frozenset({"governance"})
 
@@ -26,6 +28,23 @@ def _existing_active(registry: MemberRegistry, member_id: str, tx_type: str) -> 
 def _check_new_key(registry: MemberRegistry, public_key: str) -> None:
     if key_id(public_key) in registry.keys:
         raise RuleViolation("this public key is already registered", code="key_exists")
+
+
+KEY_TYPES = ("member.register", "member.rotate_key")
+
+
+def keys_introduced(txs: Iterable[SignedTransaction]) -> dict[str, str]:
+    """The keys that membership transactions among ``txs`` register, by key id: a later
+    transaction of the same block may be signed with one (the block's rules, run in order,
+    decide whether it was registered before it)."""
+    keys: dict[str, str] = {}
+    for tx in txs:
+        if tx.envelope.type in KEY_TYPES:
+            value = tx.envelope.payload.get("public_key")
+            if isinstance(value, str) and len(value) == 130:
+                with contextlib.suppress(LedgerError, ValueError):
+                    keys[key_id(value)] = value
+    return keys
 
 
 class MemberDomain(Domain):
