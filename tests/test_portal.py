@@ -37,8 +37,9 @@ from ledger.canonical import canonical
 from ledger.client import LedgerClient, make_transaction
 from ledger.consortium import create, load_genesis
 from ledger.crypto import PublicKey, sm3_hex
-from ledger.domains import bidding_demo, edu_card_demo
+from ledger.domains import bidding_demo
 from ledger.domains.bidding import bid_commitment
+from ledger.domains.edu_card import demo as edu_card_demo
 from ledger.domains.evidence import new_salt
 from ledger.domains.evidence_demo import Capture, register_metadata, sample_capture
 from ledger.model import Genesis
