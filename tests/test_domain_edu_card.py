@@ -21,32 +21,32 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from keys import FileKeyStore
 from ledger.canonical import canonical
 from ledger.client import LedgerClient, make_transaction
 from ledger.consortium import DEMO_MEMBERS
 from ledger.crypto import PrivateKey
-from ledger.domains import edu_card_demo
-from ledger.domains.base import TxContext, parse_payload
-from ledger.domains.edu_card.rules import (
-    CARDS,
+from ledger.domains.edu_card import demo as edu_card_demo
+from ledger.domains.edu_card._format import (
     CardDraft,
-    card_status,
     disclosure_digest,
-    domain,
     iso_to_ms,
     make_disclosure,
     ms_to_iso,
     new_card,
     parse_qr,
     qr_payload,
+    read_credential,
     renewed,
     sign_credential,
 )
-from ledger.domains.registry import REGISTRY
+from ledger.domains.edu_card.rules import domain
+from ledger.domains.edu_card.schemas import Credential
+from ledger.domains.edu_card.state import CARDS, card_status
 from ledger.domains.state import StateStore
-from ledger.errors import InvalidInput, RuleViolation
+from ledger.errors import InvalidInput, RuleViolation, VerificationError
 from ledger.execution import members_host
 from ledger.model import SignedTransaction
 from ledger.request_auth import sign_request
@@ -121,6 +121,51 @@ def test_qr_payload_round_trip_and_refusals() -> None:
         assert info.value.code == "bad_qr"
 
 
+def test_offline_shape_check_agrees_with_the_payload_schema() -> None:
+    """``_format.read_credential`` (plain code, for offline verifiers) accepts exactly the
+    credentials the payload schema (pydantic, for the rules) accepts."""
+    cred = _draft(PrivateKey.generate(), S1).credential
+    values: list[Any] = [None, 1, True, "", "x", [], {}, "2027-02-30T00:00:00Z", "a" * 64]
+    values += [["b" * 64, "a" * 64], ["a" * 64] * 2, ["a" * 64] * 33, f"did:gzledger:{S2}"]
+    variants: list[Any] = [cred, [cred], {**cred, "extra": 1}]
+    for where in (None, "credentialSubject", "credentialStatus", "proof"):
+        part = cred if where is None else cred[where]
+        for name in part:
+            variants.append(_replaced(cred, where, name, None, drop=True))
+            variants += [_replaced(cred, where, name, value) for value in values]
+    variants.append(_replaced(cred, "credentialStatus", "chainId", "c" * 128))
+    variants.append(_replaced(cred, "credentialStatus", "chainId", "c" * 129))
+    variants.append(_replaced(cred, "credentialSubject", "_sd", ["a" * 64, "b" * 64]))
+    accepted = 0
+    for variant in variants:
+        try:
+            Credential.model_validate(variant)
+            by_schema = True
+        except ValidationError:
+            by_schema = False
+        try:
+            read_credential(variant)
+            by_plain_code = True
+        except VerificationError as exc:
+            assert exc.message.startswith("credential")
+            by_plain_code = False
+        assert by_schema == by_plain_code, variant
+        accepted += by_schema
+    assert accepted == 8  # the card, 5 other chain ids, other digests, another proofValue
+
+
+def _replaced(
+    cred: dict[str, Any], where: str | None, name: str, value: Any, drop: bool = False
+) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(json.dumps(cred))
+    part = out if where is None else out[where]
+    if drop:
+        del part[name]
+    else:
+        part[name] = value
+    return out
+
+
 def test_status_by_block_time() -> None:
     record = {
         "status": "active",
@@ -157,13 +202,10 @@ class Chain:
         )
 
     def run(self, tx: SignedTransaction, time_ms: int = NOW) -> None:
-        _, spec = REGISTRY.by_type[tx.envelope.type]
-        payload = parse_payload(spec.payload, tx.envelope.payload, tx.envelope.type)
         view = self.store.overlay()
-        child = view.child()
-        ctx = TxContext(tx, 1, time_ms, ("school",), {}, members_host({}))
-        spec.run(child, ctx, payload)
-        child.merge()
+        REGISTRY.execute(
+            view, tx, host=members_host({}), height=1, time_ms=time_ms, roles=("school",), params={}
+        )
         view.commit()
         self.txs.append(tx)
 

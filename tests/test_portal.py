@@ -37,9 +37,9 @@ from ledger.canonical import canonical
 from ledger.client import LedgerClient, make_transaction
 from ledger.consortium import create, load_genesis
 from ledger.crypto import PublicKey, sm3_hex
-from ledger.domains import edu_card_demo
 from ledger.domains.bidding import demo as bidding_demo
 from ledger.domains.bidding.verify import bid_commitment
+from ledger.domains.edu_card import demo as edu_card_demo
 from ledger.domains.evidence.demo import Capture, register_metadata, sample_capture
 from ledger.domains.evidence.schemas import new_salt
 from ledger.model import Genesis

@@ -18,20 +18,17 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ledger.client import LedgerClient, make_transaction
 from ledger.crypto import sm3_hex
-from ledger.domains.edu_card.rules import (
-    CardDraft,
-    ms_to_iso,
-    new_card,
-    qr_payload,
-    renewed,
-)
+from ledger.domains.edu_card._format import CardDraft, ms_to_iso, new_card, qr_payload, renewed
 from ledger.domains.member.demo import DemoKeys
 from ledger.errors import InvalidInput
 from ledger.model import SignedTransaction
+from ledger.transactions import make_transaction
+
+if TYPE_CHECKING:
+    from ledger.client import LedgerClient
 
 WALLET = "edu_card_wallet.json"
 
