@@ -45,6 +45,7 @@ from ledger.domains.edu_card._format import (
 from ledger.domains.edu_card.rules import domain
 from ledger.domains.edu_card.schemas import Credential
 from ledger.domains.edu_card.state import CARDS, card_status
+from ledger.domains.registry import REGISTRY
 from ledger.domains.state import StateStore
 from ledger.errors import InvalidInput, RuleViolation, VerificationError
 from ledger.execution import members_host
