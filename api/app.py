@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import audit_routes, portal, routes
 from api.domains import ROUTERS
+from api.host_check import AllowedHostsMiddleware
 from api.runtime import NodeRuntime
 from ledger.errors import LedgerError, StorageError
 from ledger.request_auth import RequestVerifier
@@ -78,6 +79,7 @@ def create_app(settings: Settings, runtime: NodeRuntime | None = None) -> FastAP
         lifespan=lifespan,
     )
     app.state.runtime = rt
+    app.state.public_url = settings.public_base_url()
 
     @app.exception_handler(LedgerError)
     async def ledger_error(_: Request, exc: LedgerError) -> JSONResponse:
@@ -121,6 +123,7 @@ def create_app(settings: Settings, runtime: NodeRuntime | None = None) -> FastAP
     app.include_router(portal.router)
     audit_routes.install(app)  # export and read-access log (issue 5)
     app.add_middleware(ServerTimingMiddleware)
+    app.add_middleware(AllowedHostsMiddleware, allowed=settings.allowed_host_names())
     app.state.request_verifier = RequestVerifier()
     for domain_router in ROUTERS:
         app.include_router(domain_router(rt))

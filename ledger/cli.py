@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -69,15 +70,25 @@ def node(
     db: Annotated[
         str | None, typer.Option(help="database URL [LEDGER_DB_URL; SQLite in HOME]")
     ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            help="base URL of the links and QR codes in signed reports and card QR codes "
+            "[LEDGER_PUBLIC_URL; http://HOST:PORT]"
+        ),
+    ] = None,
 ) -> None:
     """Run a node: its API on HOST:PORT, producing blocks as transactions arrive.
 
     With several validators (or peers in HOME/node.json) the node runs validator VALIDATOR
     of the BFT consensus: it talks to its peers on its p2p address from node.json and, unless
     --port (or LEDGER_PORT) says otherwise, serves its API on its address from node.json.
-    Options left out come from LEDGER_* environment variables, then the defaults.
+    Options left out come from LEDGER_* environment variables, then the defaults. The node
+    answers only to the names of LEDGER_ALLOWED_HOSTS (default: its listen address, localhost
+    and the public URL's host); other Host headers get 400 bad_host.
     """
     import uvicorn
+    from pydantic import ValidationError
 
     from api import create_app
     from api.runtime import parse_address
@@ -90,8 +101,14 @@ def node(
         "port": port,
         "validator": validator,
         "db_url": db,
+        "public_url": public_url,
     }
-    settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    try:
+        settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        for problem in exc.errors():
+            err.print(f"[bold red]error[/]: {problem['msg']}")
+        raise typer.Exit(2) from None
     entries = load_config(settings.home).get("validators")
     entry = entries.get(settings.validator) if isinstance(entries, dict) else None
     if isinstance(entry, dict) and "api" in entry:
@@ -114,6 +131,12 @@ def node(
     out.print(
         f"ledger node for {home} on http://{host}:{port}  (API docs: http://{host}:{port}/docs)"
     )
+    out.print(f"  public URL (links and QR codes): {settings.public_base_url()}")
+    if urlsplit(settings.public_base_url()).hostname in ("0.0.0.0", "::"):
+        err.print(
+            "[bold yellow]warning[/]: the public URL names a wildcard address; set "
+            "--public-url (LEDGER_PUBLIC_URL) to the name clients use"
+        )
     uvicorn.run(
         create_app(settings), host=host, port=port, log_level="warning", timeout_graceful_shutdown=5
     )

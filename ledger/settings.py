@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1024 * 1024
+# One name of LEDGER_ALLOWED_HOSTS: a DNS name or IPv4 address, or an IPv6 address in
+# brackets, with an optional port.
+HOST_NAME = re.compile(r"^(\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(:[0-9]{1,5})?$")
 
 
 class Settings(BaseSettings):
@@ -22,6 +27,19 @@ class Settings(BaseSettings):
     port: int = 8000
     validator: str | None = Field(default=None, description="validator id this node signs as")
     key_passphrase: str | None = Field(default=None, description="passphrase of encrypted keys")
+
+    # the node's public address: no request header ever enters signed content (issue 11)
+    public_url: str | None = Field(
+        default=None,
+        description="base URL of the links and QR codes in signed reports and card QR codes; "
+        "default: http://HOST:PORT",
+    )
+    allowed_hosts: str | None = Field(
+        default=None,
+        description="comma-separated host[:port] names the node answers to (a name without a "
+        "port: any port); default: the listen address and localhost, 127.0.0.1 and [::1] on "
+        "the listen port. The public URL's host is always allowed",
+    )
 
     # block production
     block_interval_ms: int = Field(default=200, ge=1)
@@ -84,7 +102,72 @@ class Settings(BaseSettings):
     verify_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0)
     verify_chunk_txs: int = Field(default=250, ge=1)
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_shape(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        text = value.strip().rstrip("/")
+        parts = urlsplit(text)
+        try:
+            port_ok = parts.port != 0
+        except ValueError:  # beyond 65535
+            port_ok = False
+        if (
+            not port_ok
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.username is not None
+            or parts.query
+            or parts.fragment
+            or not HOST_NAME.match(parts.netloc.lower())
+        ):
+            raise ValueError(
+                "LEDGER_PUBLIC_URL is an http or https URL with a host and no user, query or "
+                f"fragment, e.g. https://ledger.example.gov.cn; not {value!r}"
+            )
+        return text
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _allowed_hosts_shape(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        for name in _names(value):
+            if not HOST_NAME.match(name):
+                raise ValueError(
+                    f"LEDGER_ALLOWED_HOSTS: {name!r} is not a host[:port] name "
+                    "(an IPv6 address goes in brackets)"
+                )
+        return value
+
+    def public_base_url(self) -> str:
+        """The base URL that links and QR codes name: ``LEDGER_PUBLIC_URL``, else the listen
+        address. Never taken from a request."""
+        return self.public_url or f"http://{_netloc(self.host, self.port)}"
+
+    def allowed_host_names(self) -> frozenset[str]:
+        """The ``Host`` header values the node answers to, lowercase; a name without a port
+        allows that host on any port."""
+        parts = urlsplit(self.public_base_url())
+        public = parts.netloc.lower()
+        if parts.port == {"http": 80, "https": 443}.get(parts.scheme):
+            public = public.rsplit(":", 1)[0]  # browsers leave the default port out
+        if self.allowed_hosts is not None:
+            return frozenset({public, *_names(self.allowed_hosts)})
+        listen = [_netloc(self.host, self.port)]
+        listen += [_netloc(h, self.port) for h in ("localhost", "127.0.0.1", "::1")]
+        return frozenset({public, *(name.lower() for name in listen)})
+
     def database_url(self) -> str:
         if self.db_url:
             return self.db_url
         return f"sqlite:///{(self.home / 'ledger.db').resolve()}"
+
+
+def _netloc(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip().lower() for name in text.split(",") if name.strip()]

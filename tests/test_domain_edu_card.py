@@ -107,11 +107,22 @@ def test_credential_shape_and_signature() -> None:
 def test_qr_payload_round_trip_and_refusals() -> None:
     card, tx = "0f" * 16, "ab" * 32
     text = qr_payload(card, tx, "https://ledger.gz.gov.cn:8443/")
-    assert text == f"gzledger://card/{card}?tx={tx}&u=https%3A%2F%2Fledger.gz.gov.cn%3A8443"
+    assert text == f"https://ledger.gz.gov.cn:8443/verify/card?card={card}&tx={tx}"
     qr = parse_qr(text)
+    assert (qr.card_id, qr.tx_id, qr.ledger_url) == (card, tx, "https://ledger.gz.gov.cn:8443")
+    # the older form, printed on cards before QR codes linked to the portal, is still read
+    older = f"gzledger://card/{card}?tx={tx}&u=https%3A%2F%2Fledger.gz.gov.cn%3A8443"
+    qr = parse_qr(older)
     assert (qr.card_id, qr.tx_id, qr.ledger_url) == (card, tx, "https://ledger.gz.gov.cn:8443")
     for bad in (
         f"https://card/{card}?tx={tx}",
+        f"https://ledger.gz.gov.cn/verify/card?card={card[:-1]}&tx={tx}",
+        f"https://ledger.gz.gov.cn/verify/card?card={card}",
+        f"https://ledger.gz.gov.cn/verify/card?card={card}&tx={tx}&u=x",
+        f"https://ledger.gz.gov.cn/verify/card?card={card}&card={card}&tx={tx}",
+        f"https://ledger.gz.gov.cn/verify/receipt?card={card}&tx={tx}",
+        f"https://ledger.gz.gov.cn/verify/card?card={card}&tx={tx}#x",
+        f"ftp://ledger.gz.gov.cn/verify/card?card={card}&tx={tx}",
         f"gzledger://card/{card[:-1]}?tx={tx}",
         f"gzledger://card/{card}",
         f"gzledger://card/{card}?tx={tx}&x=1",

@@ -783,6 +783,20 @@ def test_verify_an_education_card(browser: Any, portal: Portal) -> None:
     _shot(browser, portal, "card-altered-zh")
 
 
+def test_a_card_qr_code_opens_its_check(browser: Any, portal: Portal) -> None:
+    """A card's QR code is a link to the portal's card page (issue 11: under the node's
+    configured public URL, here its listen address); opened as a phone camera would, the
+    page checks that card at once."""
+    card = portal.card
+    qr = httpx.get(f"{portal.url}/v1/edu_card/cards/{card['card_id']}/qr").json()["qr"]
+    assert qr == f"{portal.url}/verify/card?card={card['card_id']}&tx={card['current_tx']}"
+    _visit(browser, portal, qr.removeprefix(portal.url), "#cd-verdict")
+    assert _css(browser, "#cd-qr")[0].get_attribute("value") == qr
+    assert _css(browser, "#cd-verdict")[0].get_attribute("data-valid") == "true"
+    assert _steps(browser, "#cd-result")["qr_lookup"] == "passed"
+    _check_requests(browser, portal)
+
+
 def test_tender_timeline(browser: Any, portal: Portal) -> None:
     _visit(browser, portal, "/tenders", "#td-list table")
     assert portal.awarded in _css(browser, "#td-list")[0].text

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.domain_support import authenticated, node_of, read_body, require_roles
+from api.host_check import public_url
 from api.runtime import NodeRuntime
 from ledger.canonical import parse_json
 from ledger.domains.edu_card import views
@@ -94,10 +95,11 @@ def router(runtime: NodeRuntime) -> APIRouter:
 
     @router.get("/cards/{card_id}/qr")
     def qr(request: Request, card_id: str = CARD_ID_PATH) -> dict[str, Any]:
-        """The compact string to print as the card's QR code."""
+        """The string to print as the card's QR code: the portal's card verification page
+        under the node's configured public URL (never the request's Host)."""
         node = node_of(request)
         record = views.find_card(node.domain_state, card_id)
-        return views.qr_view(card_id, record, str(request.base_url).rstrip("/"))
+        return views.qr_view(card_id, record, public_url(request))
 
     @router.get("/stats")
     def stats(request: Request) -> dict[str, Any]:

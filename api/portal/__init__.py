@@ -35,6 +35,7 @@ from api import explorer
 from api.domain_support import read_body
 from api.domains.evidence import deposit_record, verify_deposit_file
 from api.evidence_store import store_of
+from api.host_check import public_url
 from api.routes import signing_identity
 from ledger.canonical import parse_json
 from ledger.errors import InvalidInput, LedgerError, MalformedData, NotFound, Unavailable
@@ -294,7 +295,7 @@ def signed_report(
             "outcome": check["outcome"],
             "steps": check["steps"],
         }
-    base = str(request.base_url).rstrip("/")
+    base = public_url(request)  # configured, never the request's Host (issue 11)
     report = build_report(
         receipt=receipt,
         genesis=node.genesis,

@@ -74,8 +74,8 @@ def _banner(result: str, s: Styles) -> Any:
 
 def _head(report: Mapping[str, Any], s: Styles) -> Any:
     banner = _banner(report["result"], s)
-    qr = qr_drawing(report["receipt_url"], 30 * mm)
-    qr_caption = Paragraph(lines("扫码查看回执", "Scan for the receipt"), s.small)
+    qr = qr_drawing(report["portal_url"], 30 * mm)  # the portal page, not raw JSON
+    qr_caption = Paragraph(lines("扫码在门户核验", "Scan to verify in the portal"), s.small)
     title_block = [
         s.p("区块链核验报告 Verification report", s.h1),
         s.p(

@@ -628,8 +628,12 @@
     throw new Error("expected a list of [salt, name, value]");
   }
 
-  function pageCard(main) {
+  function pageCard(main, _m, query) {
     var st = cardState();
+    // a card's QR code opens this page as /verify/card?card=<id>&tx=<tx>: that link is the payload
+    var opened = /^[0-9a-f]{32}$/.test(query.get("card") || "") && /^[0-9a-f]{64}$/.test(query.get("tx") || "");
+    var link = opened ? location.origin + "/verify/card?card=" + query.get("card") + "&tx=" + query.get("tx") : null;
+    if (link && st.qr !== link) { st.qr = link; st.result = null; st.error = null; }
     var qr = h("textarea", { id: "cd-qr", rows: "2", spellcheck: "false", placeholder: t("cd_qr_ph"), oninput: function () { st.qr = qr.value; } });
     qr.value = st.qr;
     var disc = h("textarea", { id: "cd-disclosures", rows: "6", spellcheck: "false", placeholder: t("cd_disclosures_ph"), oninput: function () { st.disclosures = disc.value; } });
@@ -648,6 +652,7 @@
       out,
     ]);
     if (st.result || st.error) drawCard(st, out);
+    else if (opened) runCard(st, out);
   }
 
   var scanning = null;

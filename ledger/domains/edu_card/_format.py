@@ -10,7 +10,9 @@ at least 128 random bits, lowercase hex) and its *digest* is ``hex(SM3(C(disclos
 with ``C`` the canonical JSON of ``ledger.canonical``. The holder reference
 (``credentialSubject.id``) is the digest of one more disclosure, ``[salt, "holder", value]``.
 The school's SM2 signature (a ``DataIntegrityProof``) covers ``C(credential without
-"proof")``. The QR code of a card is ``gzledger://card/<card id>?tx=<tx id>&u=<ledger URL>``.
+"proof")``. The QR code of a card is a link to the portal's card verification page,
+``<public URL>/verify/card?card=<card id>&tx=<tx id>``; the older form
+``gzledger://card/<card id>?tx=<tx id>&u=<ledger URL>`` is still read.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from ledger.canonical import canonical
 from ledger.crypto import Signer, sm3_hex
@@ -38,7 +40,8 @@ PROOF_TYPE = "DataIntegrityProof"
 CRYPTOSUITE = "gzledger-sm2-jcs-2025"
 PROOF_PURPOSE = "assertionMethod"
 SD_ALG = "sm3"
-QR_SCHEME = "gzledger"
+QR_SCHEME = "gzledger"  # the older QR form, still read
+CARD_PAGE = "/verify/card"  # the portal's card verification page, which a card's QR opens
 
 HOLDER_CLAIM = "holder"
 CLAIMS = (
@@ -218,9 +221,10 @@ def renewed(
 # --- the QR code ----------------------------------------------------------------------------------
 
 
-def qr_payload(card_id: str, tx_id: str, ledger_url: str) -> str:
-    """``gzledger://card/<card id>?tx=<tx id of the card's current version>&u=<ledger URL>``."""
-    return f"{QR_SCHEME}://card/{card_id}?tx={tx_id}&u={quote(ledger_url.rstrip('/'), safe='')}"
+def qr_payload(card_id: str, tx_id: str, public_url: str) -> str:
+    """``<public URL>/verify/card?card=<card id>&tx=<tx id of the card's current version>``:
+    the portal page that checks the card, under the ledger's configured public URL."""
+    return f"{public_url.rstrip('/')}{CARD_PAGE}?card={card_id}&tx={tx_id}"
 
 
 @dataclass(frozen=True)
@@ -231,27 +235,39 @@ class QrCode:
 
 
 def parse_qr(text: str) -> QrCode:
+    """The card, version and ledger a QR code names: a portal link (:func:`qr_payload`) or
+    the older ``gzledger://card/<card id>?tx=<tx id>&u=<ledger URL>``."""
     bad = InvalidInput(
-        "the QR payload must be gzledger://card/<32 hex card id>?tx=<64 hex tx id>&u=<ledger URL>",
+        "the QR payload must be <ledger URL>/verify/card?card=<32 hex card id>&tx=<64 hex tx "
+        "id> (or gzledger://card/<card id>?tx=<tx id>&u=<ledger URL>)",
         code="bad_qr",
     )
     if not isinstance(text, str) or len(text) > 1024:
         raise bad
     parts = urlsplit(text)
-    if parts.scheme != QR_SCHEME or parts.netloc != "card" or parts.fragment:
-        raise bad
-    card_id = parts.path.removeprefix("/")
     query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=False)
-    txs, urls = query.get("tx", []), query.get("u", [])
+    if parts.fragment:
+        raise bad
+    if parts.scheme in ("http", "https") and parts.netloc and parts.path.endswith(CARD_PAGE):
+        base = f"{parts.scheme}://{parts.netloc}{parts.path.removesuffix(CARD_PAGE)}"
+        cards, urls = query.get("card", []), [base]
+        names = {"card", "tx"}
+    elif parts.scheme == QR_SCHEME and parts.netloc == "card":
+        cards, urls = [parts.path.removeprefix("/")], query.get("u", [""])
+        names = {"tx", "u"}
+    else:
+        raise bad
+    txs = query.get("tx", [])
     if (
-        not re.fullmatch(CARD_ID_RE, card_id)
+        len(cards) != 1
+        or not re.fullmatch(CARD_ID_RE, cards[0])
         or len(txs) != 1
         or not re.fullmatch(r"[0-9a-f]{64}", txs[0])
-        or len(urls) > 1
-        or set(query) - {"tx", "u"}
+        or len(urls) != 1
+        or set(query) - names
     ):
         raise bad
-    return QrCode(card_id, txs[0], urls[0] if urls else "")
+    return QrCode(cards[0], txs[0], urls[0])
 
 
 # --- the shape of a card ------------------------------------------------------------------------

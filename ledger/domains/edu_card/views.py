@@ -79,7 +79,8 @@ def status_view(
 
 
 def qr_view(card_id: str, record: Mapping[str, Any], ledger_url: str) -> dict[str, Any]:
-    """The compact string to print as the card's QR code, for the ledger at ``ledger_url``."""
+    """The string to print as the card's QR code: the card's page in the portal of the
+    ledger whose configured public URL is ``ledger_url``."""
     return {
         "card_id": card_id,
         "tx_id": record["current_tx"],
