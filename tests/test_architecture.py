@@ -41,7 +41,13 @@ SYSTEM_DOMAINS = ("member", "validator")
 DOMAIN_MODULES = frozenset(
     {"__init__.py", "schemas.py", "rules.py", "state.py", "verify.py", "views.py", "demo.py"}
 )
-OFFLINE_IMPORT = "import ledger.merkle, ledger.verify, ledger.domains.evidence.verify"
+# the must-hold import, then every other offline verifier of the project
+OFFLINE_IMPORT = (
+    "import ledger.merkle, ledger.verify, ledger.domains.evidence.verify\n"
+    "import ledger.domains.bidding.verify, ledger.domains.edu_card.verify\n"
+    "import ledger.domains.reopening.verify, ledger.domains.member.verify\n"
+    "import ledger.domains.validator.verify, ledger.state_proof"
+)
 CRYPTO_DISTRIBUTIONS = ("tongsuopy", "rfc8785")
 HEAVY = ("fastapi", "starlette", "httpx", "pydantic", "sqlalchemy")
 
