@@ -18,7 +18,7 @@ from keys import FileKeyStore, passphrase_from_env
 from ledger.consortium import load_config, load_genesis
 from ledger.errors import KeystoreError, MalformedData, Unavailable
 from ledger.model import Genesis
-from ledger.node import Node
+from ledger.node import Clock, Node, wall_clock_ms
 from ledger.settings import Settings
 from ledger.store import Store
 
@@ -83,9 +83,16 @@ def bft_database_url(home: Path, validator_id: str) -> str:
 
 
 class NodeRuntime:
-    def __init__(self, settings: Settings, bft_engine: type[BftEngine] = BftEngine) -> None:
-        """``bft_engine``: the class of the BFT engine (the tests run a Byzantine one)."""
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock = wall_clock_ms,
+        bft_engine: type[BftEngine] = BftEngine,
+    ) -> None:
+        """``clock``: the node's and its engine's time (tests inject their own);
+        ``bft_engine``: the class of the BFT engine (the tests run a Byzantine one)."""
         self.settings = settings
+        self.clock = clock
         self.bft_engine = bft_engine
         self._node: Node | None = None
         self.engine: ConsensusEngine | None = None
@@ -118,7 +125,7 @@ class NodeRuntime:
             store = Store(bft_database_url(s.home, validator_id))
         else:
             store = Store(s.database_url())
-        node = Node(s, genesis, store)
+        node = Node(s, genesis, store, self.clock)
         known = node.validator_public_key(validator_id)
         if known is not None and known != signer.public_key.hex:
             raise KeystoreError(f"key file of {validator_id} is not its key on the chain")
@@ -139,10 +146,15 @@ class NodeRuntime:
                 peers=peers,
                 listen=listen,
                 config=bft_config(s),
+                clock=self.clock,
             )
         else:
             engine = SingleValidatorEngine(
-                node, validator_id, signer, BlockSchedule(s.block_interval_ms, s.max_block_txs)
+                node,
+                validator_id,
+                signer,
+                BlockSchedule(s.block_interval_ms, s.max_block_txs),
+                clock=self.clock,
             )
         node.on_pending = engine.notify_pending
         self.engine = engine

@@ -38,7 +38,6 @@ import platform
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -78,6 +77,11 @@ from ledger.model import (
     commit_vote,
 )
 from ledger.store import Store
+
+# the helpers shared with the tests; appended, so that a tree named by PYTHONPATH still
+# provides ``ledger`` (bench/ingest_runs.py compares trees that way)
+sys.path.append(str(Path(__file__).resolve().parents[1]))
+from tests.support import NodeProcess, signed_chunks, signer
 
 console = Console(highlight=False)
 if not console.is_terminal:  # a log file: wide enough for the summary table
@@ -535,16 +539,7 @@ def bench_merkle(results: Results, size: int, samples: int) -> None:
     results.details["merkle"] = figures
 
 
-# --- signing transactions with every core -------------------------------------------------------
-
-_SIGNER: Any = None
-_CHAIN_ID = ""
-
-
-def _sign_init(home: str, chain_id: str) -> None:
-    global _SIGNER, _CHAIN_ID
-    _SIGNER = FileKeyStore(Path(home) / "keys").signer(SUBMITTER)
-    _CHAIN_ID = chain_id
+# --- signing transactions with every core (tests/support.signed_chunks) -------------------------
 
 
 @functools.cache
@@ -574,119 +569,29 @@ def deposit_payload(i: int) -> dict[str, Any]:
     }
 
 
-def _make(i: int) -> SignedTransaction:
+def deposit_wire(home: str, chain_id: str, i: int) -> bytes:
+    """Canonical JSON of the ``i``-th signed deposit (``leaf`` is ``C(signed transaction)``);
+    for ``support.signed_chunks`` (a module-level function, called in its workers)."""
+    return _deposit(home, chain_id, i).leaf
+
+
+def deposit_object(home: str, chain_id: str, i: int) -> SignedTransaction:
+    tx = _deposit(home, chain_id, i)
+    _ = tx.leaf_hash  # computed here, in the worker, and pickled with the object
+    return tx
+
+
+def _deposit(home: str, chain_id: str, i: int) -> SignedTransaction:
     return make_transaction(
-        _SIGNER, chain_id=_CHAIN_ID, type=TX_TYPE, submitter=SUBMITTER, payload=deposit_payload(i)
+        signer(Path(home), SUBMITTER),
+        chain_id=chain_id,
+        type=TX_TYPE,
+        submitter=SUBMITTER,
+        payload=deposit_payload(i),
     )
 
 
-def _sign_wire(start: int, count: int) -> list[bytes]:
-    """Canonical JSON of signed transactions (``leaf`` is ``C(signed transaction)``)."""
-    return [_make(i).leaf for i in range(start, start + count)]
-
-
-def _sign_objects(start: int, count: int) -> list[SignedTransaction]:
-    out = []
-    for i in range(start, start + count):
-        tx = _make(i)
-        _ = tx.leaf_hash  # computed here, in the worker, and pickled with the object
-        out.append(tx)
-    return out
-
-
-def signed_chunks(
-    home: Path,
-    chain_id: str,
-    start: int,
-    total: int,
-    chunk: int,
-    cores: int,
-    fn: Callable[[int, int], list[Any]],
-) -> Iterator[list[Any]]:
-    """Chunks of transactions signed by a pool of ``cores`` processes, in order, with a
-    bounded number in flight so that memory stays flat however many are asked for."""
-    with ProcessPoolExecutor(cores, initializer=_sign_init, initargs=(str(home), chain_id)) as pool:
-        pending: deque[Future[list[Any]]] = deque()
-        nxt, end = start, start + total
-        while nxt < end or pending:
-            while nxt < end and len(pending) < 3 * cores:
-                n = min(chunk, end - nxt)
-                pending.append(pool.submit(fn, nxt, n))
-                nxt += n
-            yield pending.popleft().result()
-
-
 # --- running a node ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class NodeProcess:
-    """``python -m ledger node`` in its own process group, stopped with SIGINT."""
-
-    def __init__(
-        self, home: Path, db_url: str, log_path: Path, env: dict[str, str] | None = None
-    ) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self._log = log_path.open("wb")
-        full_env = {**os.environ, **(env or {})}
-        self.started = time.perf_counter()
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ledger",
-                "node",
-                "--home",
-                str(home),
-                "--port",
-                str(self.port),
-                "--db",
-                db_url,
-            ],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=full_env,
-            start_new_session=True,
-        )
-
-    def wait_ready(self, timeout: float = 300.0) -> float:
-        """Seconds from the process start until /readyz answers 200."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the node exited ({self.proc.returncode}):\n{self.tail()}")
-            try:
-                if httpx.get(self.base + "/readyz", timeout=2).status_code == 200:
-                    return time.perf_counter() - self.started
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"the node was not ready within {timeout} s:\n{self.tail()}")
-
-    def tail(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")[-3000:]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-        # the node's verification workers are in its process group
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self._log.close()
 
 
 class PySpy:
@@ -884,18 +789,19 @@ def run_ingest(
     profile: Path | None,
 ) -> dict[str, Any]:
     db = work / f"ingest-{label}.db"
-    node = NodeProcess(home, f"sqlite:///{db}", work / f"node-ingest-{label}.log", env)
+    node = NodeProcess(home, f"sqlite:///{db}", env, log=work / f"node-ingest-{label}.log")
+    node.launch()
     spy = None
     try:
-        node.wait_ready()
+        node.wait_ready(timeout=300)
         if profile is not None:
-            spy = PySpy(node.proc.pid, profile)
+            spy = PySpy(node.pid, profile)
         total = sum(n for _, n in bodies)
         log(f"ingest ({label}): {total:,} transactions in {len(bodies)} batches, {senders} senders")
-        main0, workers0 = process_cpu(node.proc.pid)
+        main0, workers0 = process_cpu(node.pid)
         client0 = _own_cpu_seconds()
-        figures = asyncio.run(_drive_ingest(node.base, bodies, senders, timeout=1800))
-        main1, workers1 = process_cpu(node.proc.pid)
+        figures = asyncio.run(_drive_ingest(node.url, bodies, senders, timeout=1800))
+        main1, workers1 = process_cpu(node.pid)
         client = _own_cpu_seconds() - client0
         n = figures["accepted"]
         # CPU time per committed transaction, whatever else ran on the machine meanwhile
@@ -930,7 +836,8 @@ def bench_ingest(
     log(f"pre-signing {txs:,} transactions on {cores} processes (not timed)")
     start = time.perf_counter()
     wire: list[bytes] = []
-    for part in signed_chunks(home, consortium.genesis.chain_id, 0, txs, batch, cores, _sign_wire):
+    args = (str(home), consortium.genesis.chain_id)
+    for part in signed_chunks(deposit_wire, args, 0, txs, batch, cores):
         wire.extend(part)
     sign_seconds = time.perf_counter() - start
     bodies = [
@@ -1105,7 +1012,8 @@ def populate(home: Path, db_url: str, total: int, block_txs: int, cores: int) ->
     started = last_report = time.perf_counter()
     build_s = commit_s = 0.0
     done = 0
-    for txs in signed_chunks(home, genesis.chain_id, have, todo, block_txs, cores, _sign_objects):
+    args = (str(home), genesis.chain_id)
+    for txs in signed_chunks(deposit_object, args, have, todo, block_txs, cores):
         t = time.perf_counter()
         built = build_block(
             **domain_kwargs,
@@ -1254,18 +1162,18 @@ def bench_proofs(
         first = rng.randrange(1, size)
         pairs.append((first, rng.randrange(first + 1, size + 1)))
 
-    node = NodeProcess(home, db_url, work / "node-proofs.log")
+    node = NodeProcess(home, db_url, log=work / "node-proofs.log").launch()
     try:
         startup = node.wait_ready(timeout=3600)
-        rss_mib = process_rss_mib(node.proc.pid)
+        rss_mib = process_rss_mib(node.pid)
         log(f"  node resident memory after start: {rss_mib:,.0f} MiB")
-        others = OtherLoad(child=node.proc.pid)
+        others = OtherLoad(child=node.pid)
         log(f"the node started on the ledger of {size:,} transactions in {startup:.1f} s")
         log(
             f"proof serving: {samples} receipts and {samples} consistency proofs on a log of "
             f"{size:,} transactions"
         )
-        with httpx.Client(base_url=node.base, timeout=30) as client:
+        with httpx.Client(base_url=node.url, timeout=30) as client:
             # correctness first: a few receipts and consistency proofs verify offline
             for tx_id in tx_ids[:5]:
                 verify_receipt(client.get(f"/v1/transactions/{tx_id}/receipt").json(), genesis)

@@ -49,22 +49,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench import (
     Ceiling,
-    NodeProcess,
     PySpy,
     Results,
     Row,
     _machine_busy_seconds,
-    _sign_wire,
     console,
-    free_port,
+    deposit_wire,
     log,
     machine,
     percentile,
     print_table,
-    signed_chunks,
     summarise_profile,
 )
 from ledger.consortium import create
+from tests.support import NodeProcess, assign_p2p_ports, signed_chunks
 
 VALIDATORS = ("v1", "v2", "v3", "v4")
 THROUGHPUT_TARGET = 0.50
@@ -86,10 +84,7 @@ class Cluster:
     def __init__(self, work: Path, env: dict[str, str]) -> None:
         self.home = work / "consortium"
         self.chain_id = create(self.home, demo=True, validators=len(VALIDATORS)).genesis.chain_id
-        config = json.loads((self.home / "node.json").read_text())
-        for vid in VALIDATORS:
-            config["validators"][vid]["p2p"] = f"127.0.0.1:{free_port()}"
-        (self.home / "node.json").write_text(json.dumps(config, indent=2))
+        assign_p2p_ports(self.home, VALIDATORS)
         self.env = env
         self.nodes: dict[str, NodeProcess] = {}
 
@@ -98,9 +93,9 @@ class Cluster:
             self.nodes[vid] = NodeProcess(
                 self.home,
                 f"sqlite:///{self.home / (vid + '.db')}",
-                self.home / f"{vid}.log",
                 {**self.env, "LEDGER_VALIDATOR": vid},
-            )
+                log=self.home / f"{vid}.log",
+            ).launch()
         for node in self.nodes.values():
             node.wait_ready(120)
 
@@ -109,10 +104,10 @@ class Cluster:
             node.stop()
 
     def urls(self) -> list[str]:
-        return [self.nodes[v].base for v in VALIDATORS]
+        return [self.nodes[v].url for v in VALIDATORS]
 
     def pgids(self) -> set[int]:
-        return {n.proc.pid for n in self.nodes.values()}
+        return {n.pid for n in self.nodes.values()}
 
 
 def _cpu_of_groups(pgids: set[int]) -> tuple[float, float]:
@@ -409,7 +404,7 @@ async def run_phase(
 def presign(home: Path, chain_id: str, total: int, cores: int) -> list[bytes]:
     started = time.perf_counter()
     txs: list[bytes] = []
-    for chunk in signed_chunks(home, chain_id, 0, total, 500, cores, _sign_wire):
+    for chunk in signed_chunks(deposit_wire, (str(home), chain_id), 0, total, 500, cores):
         txs.extend(chunk)
     took = time.perf_counter() - started
     log(f"signed {total:,} transactions in {took:.1f} s ({total / took:,.0f}/s)")
@@ -491,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
         spy = None
         if args.profile:
             args.profile.mkdir(parents=True, exist_ok=True)
-            spy = PySpy(cluster.nodes["v1"].proc.pid, args.profile / "v1-saturation.txt")
+            spy = PySpy(cluster.nodes["v1"].pid, args.profile / "v1-saturation.txt")
         log(f"saturation: offering {rate:,.0f} tx/s for {args.seconds:.0f} s")
         sat = asyncio.run(
             run_phase(

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import bench
 import ledger
+from tests.support import signed_chunks
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,9 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         home = work / "home"
         consortium = bench.create(home, demo=True)
         wire: list[bytes] = []
-        for part in bench.signed_chunks(
-            home, consortium.genesis.chain_id, 0, args.txs, args.batch, args.cores, bench._sign_wire
-        ):
+        signing = (str(home), consortium.genesis.chain_id)
+        for part in signed_chunks(bench.deposit_wire, signing, 0, args.txs, args.batch, args.cores):
             wire.extend(part)
         bodies = [
             (b'{"transactions":[' + b",".join(wire[i : i + args.batch]) + b"]}", len(chunk))

@@ -1,4 +1,9 @@
-"""Shared fixtures: demo consortia, databases (SQLite and a real PostgreSQL), node processes.
+"""Shared fixtures: demo consortia, databases (SQLite and a real PostgreSQL), nodes.
+
+A test talks HTTP to a node inside the test process (``node``, ``start_node``:
+tests/inprocess.py) unless the process itself matters (a crash, a cluster over p2p, a
+command-line tool or a browser against a server): then ``node_process`` / ``spawn`` start
+``ledger node`` processes (tests/support.py).
 
 PostgreSQL comes from ``LEDGER_TEST_PG_URL`` (``.ci/run`` starts one). Without it the
 PostgreSQL variants are skipped locally; with ``LEDGER_REQUIRE_PG=1`` (as in CI) they fail.
@@ -8,25 +13,21 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
 from keys import FileKeyStore
-from ledger.client import LedgerClient
 from ledger.consortium import create
 from ledger.crypto import PrivateKey
 from ledger.model import Genesis
+from tests.inprocess import InProcessNode, TestClock
+from tests.support import NodeProcess
 
 PG_URL = os.environ.get("LEDGER_TEST_PG_URL")
 REQUIRE_PG = os.environ.get("LEDGER_REQUIRE_PG") == "1"
@@ -91,73 +92,40 @@ def db_url(request: pytest.FixtureRequest, consortium: Consortium) -> str:
     return url
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class NodeProcess:
-    """A real ``ledger node`` process on loopback."""
-
-    def __init__(self, home: Path, db: str, env: dict[str, str] | None = None) -> None:
-        self.home, self.db = home, db
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **(env or {})}
-        self.entry = ["-m", "ledger", "node"]  # what runs the node, after the interpreter
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = home / f"node-{self.port}.log"
-
-    def start(self, timeout: float = 30) -> NodeProcess:
-        cmd = [
-            sys.executable,
-            *self.entry,
-            "--home",
-            str(self.home),
-            "--port",
-            str(self.port),
-            "--db",
-            self.db,
-        ]
-        self.proc = subprocess.Popen(
-            cmd,
-            stdout=self.log.open("ab"),
-            stderr=subprocess.STDOUT,
-            env=self.env,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"node exited: {self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"node not ready: {self.log.read_text()[-3000:]}")
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill9()
-
-    def client(self) -> LedgerClient:
-        return LedgerClient(self.url)
+@pytest.fixture
+def node(consortium: Consortium, db_url: str) -> Iterator[InProcessNode]:
+    """A node inside the test process on the demo consortium, over each database."""
+    node = InProcessNode(consortium.home, db_url).start()
+    try:
+        yield node
+    finally:
+        node.stop()
 
 
 @pytest.fixture
-def node(consortium: Consortium, db_url: str) -> Iterator[NodeProcess]:
+def start_node() -> Iterator[Callable[..., InProcessNode]]:
+    """Start nodes inside the test process (``InProcessNode`` arguments), stopped at
+    teardown whatever the test did."""
+    started: list[InProcessNode] = []
+
+    def start(
+        home: Path,
+        db: str,
+        settings: Mapping[str, Any] | None = None,
+        clock: TestClock | None = None,
+    ) -> InProcessNode:
+        node = InProcessNode(home, db, settings, clock)
+        started.append(node)
+        return node.start()
+
+    yield start
+    for node in started:
+        node.stop()
+
+
+@pytest.fixture
+def node_process(consortium: Consortium, db_url: str) -> Iterator[NodeProcess]:
+    """A real ``ledger node`` process, for what needs one (a command-line tool, a crash)."""
     proc = NodeProcess(consortium.home, db_url).start()
     try:
         yield proc

@@ -1,6 +1,6 @@
 """The read-access log: restricted reads are logged in a hash chain that an auditor reviews.
 
-Over real HTTP to a real node (SQLite, and PostgreSQL when LEDGER_TEST_PG_URL is set): who
+Over HTTP to a node (SQLite, and PostgreSQL when LEDGER_TEST_PG_URL is set): who
 read what is logged, refused reads are not; the chain and the node's signed head verify;
 an edited or deleted entry is named by ``ledger audit`` and ``ledger access-log``; a deleted
 tail is caught against a signed head kept from an earlier review. And a property test: any
@@ -41,7 +41,7 @@ from ledger.access_log import (
 )
 from ledger.audit import AuditError, StoreAuditor
 from ledger.canonical import canonical
-from ledger.client import LedgerClient, make_transaction
+from ledger.client import make_transaction
 from ledger.consortium import create
 from ledger.crypto import sm3_hex
 from ledger.domains.evidence.demo import example_deposit_payload
@@ -49,7 +49,8 @@ from ledger.errors import InvalidSignature
 from ledger.request_auth import sign_request
 from ledger.store import Store
 from ledger.store import schema as t
-from tests.conftest import Consortium, NodeProcess, database_url
+from tests.conftest import Consortium, database_url
+from tests.inprocess import InProcessNode
 from tests.test_validator_changes import POOL, history_receipt
 
 AUDITOR = "gz-audit-bureau"
@@ -189,7 +190,7 @@ def test_entry_bytes_are_fixed() -> None:
 @dataclass
 class Node:
     consortium: Consortium
-    process: NodeProcess
+    process: InProcessNode
     store: Store
     http: httpx.Client
     keys: FileKeyStore
@@ -213,7 +214,7 @@ class Node:
             "ledger",
             "access-log",
             "--url",
-            self.process.url,
+            self.process.listen(),  # the command line runs as a process of its own
             "--key",
             str(self.consortium.home / "keys" / f"{AUDITOR}.pem"),
             "--id",
@@ -233,11 +234,11 @@ def node(
     created = create(home, demo=True)
     consortium = Consortium(created.home, created.genesis)
     with database_url(request.param, home) as url:
-        process = NodeProcess(home, url, {"LEDGER_VERIFY_WORKERS": "0"}).start()
+        process = InProcessNode(home, url, {"verify_workers": 0}).start()
         store = Store(url)
         keys = FileKeyStore(home / "keys")
         try:
-            with LedgerClient(process.url) as client:
+            with process.client() as client:
                 tx = make_transaction(
                     keys.signer(DEPOSITOR),
                     chain_id=consortium.genesis.chain_id,
@@ -246,7 +247,7 @@ def node(
                     payload=example_deposit_payload(),
                 )
                 client.submit_and_wait(tx)
-            with httpx.Client(base_url=process.url, timeout=60) as http:
+            with process.http(timeout=60) as http:
                 yield Node(consortium, process, store, http, keys)
         finally:
             process.stop()

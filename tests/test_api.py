@@ -1,4 +1,4 @@
-"""The HTTP API of a node, every path, over real HTTP to a real node process.
+"""The HTTP API of a node, every path, over HTTP to a node in the test process.
 
 Also the Python client (``ledger.client``) and the command line (``python -m ledger``) end
 to end: submit, wait for the receipt, verify it offline, and see a tampered receipt fail at
@@ -12,7 +12,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ import pytest
 
 from keys import FileKeyStore
 from ledger.canonical import canonical
-from ledger.client import LedgerClient, make_transaction
+from ledger.client import make_transaction
 from ledger.consortium import create
 from ledger.crypto import PrivateKey, key_id, random_nonce
 from ledger.domains.evidence.demo import example_deposit_payload
@@ -32,7 +32,8 @@ from ledger.genesis import genesis_block
 from ledger.merkle import SM3, tree_root
 from ledger.model import Envelope, Header, SignedTransaction
 from ledger.verify import verify_checkpoint, verify_log_consistency, verify_receipt
-from tests.conftest import Consortium, NodeProcess
+from tests.conftest import Consortium
+from tests.inprocess import InProcessNode, TestClock
 
 DEPOSITOR = "evidence-platform"
 DEPOSIT = "evidence.deposit"
@@ -107,10 +108,10 @@ def assert_error(
 
 
 class Api:
-    def __init__(self, node: NodeProcess, consortium: Consortium) -> None:
+    def __init__(self, node: InProcessNode, consortium: Consortium) -> None:
         self.node = node
         self.consortium = consortium
-        self.http = httpx.Client(base_url=node.url, timeout=30)
+        self.http = node.http()
 
     def get(self, path: str, **params: Any) -> httpx.Response:
         return self.http.get(path, params=params or None)
@@ -152,7 +153,7 @@ class Api:
 
 
 @pytest.fixture
-def api(node: NodeProcess, consortium: Consortium) -> Iterator[Api]:
+def api(node: InProcessNode, consortium: Consortium) -> Iterator[Api]:
     client = Api(node, consortium)
     try:
         yield client
@@ -161,15 +162,18 @@ def api(node: NodeProcess, consortium: Consortium) -> Iterator[Api]:
 
 
 @pytest.fixture
-def slow_api(consortium: Consortium, db_url: str) -> Iterator[Api]:
-    """A node that waits 1.5 s between blocks, so that a transaction is seen pending."""
-    proc = NodeProcess(consortium.home, db_url, env={"LEDGER_BLOCK_INTERVAL_MS": "1500"}).start()
-    client = Api(proc, consortium)
+def slow_api(
+    consortium: Consortium, db_url: str, start_node: Callable[..., InProcessNode]
+) -> Iterator[Api]:
+    """A node whose clock stands still: it makes a block only when the test says
+    (``make_block``), so that a transaction is seen pending."""
+    clock = TestClock()
+    clock.freeze()
+    client = Api(start_node(consortium.home, db_url, clock=clock), consortium)
     try:
         yield client
     finally:
         client.close()
-        proc.stop()
 
 
 # --- transactions -------------------------------------------------------------------------
@@ -179,7 +183,8 @@ def test_submit_pending_then_committed_with_receipt(slow_api: Api, consortium: C
     api = slow_api
     primer = make_tx(consortium)
     assert api.post(primer).status_code == 202
-    api.receipt(primer.tx_id)  # the next block is now at least 1.5 s away
+    api.node.make_block()
+    api.receipt(primer.tx_id)  # the next block is made when the test says
 
     tx = make_tx(consortium)
     response = api.post(tx)
@@ -190,6 +195,7 @@ def test_submit_pending_then_committed_with_receipt(slow_api: Api, consortium: C
     error = assert_error(api.get(f"/v1/transactions/{tx.tx_id}/receipt"), 404, "receipt_not_found")
     assert "pending" in error["message"]
 
+    api.node.make_block()
     status = api.wait_committed(tx.tx_id)
     checkpoint = api.checkpoint()
     assert status == {
@@ -463,9 +469,9 @@ def test_genesis_members_health_metrics_and_docs(api: Api, consortium: Consortiu
 # --- the Python client --------------------------------------------------------------------
 
 
-def test_python_client_flow(node: NodeProcess, consortium: Consortium) -> None:
+def test_python_client_flow(node: InProcessNode, consortium: Consortium) -> None:
     signer = FileKeyStore(consortium.home / "keys").signer(DEPOSITOR)
-    with LedgerClient(node.url) as client:
+    with node.client() as client:
         genesis = client.genesis()
         assert genesis == consortium.genesis
         tx = make_transaction(
@@ -550,9 +556,10 @@ def _flip_hex_byte(value: str, position: int) -> str:
 
 
 def test_cli_submit_and_verify_then_tampered_receipts_fail(
-    node: NodeProcess, consortium: Consortium, tmp_path: Path
+    node: InProcessNode, consortium: Consortium, tmp_path: Path
 ) -> None:
     home = consortium.home
+    url = node.listen()  # the command line runs as a process of its own
     receipt_file = tmp_path / "r.json"
     # non-ASCII text goes through the command line as UTF-8 (a company and street name: no
     # personal data on chain)
@@ -569,7 +576,7 @@ def test_cli_submit_and_verify_then_tampered_receipts_fail(
         "--home",
         home,
         "--url",
-        node.url,
+        url,
         "--out",
         receipt_file,
         cwd=tmp_path,
@@ -628,7 +635,7 @@ def test_cli_submit_and_verify_then_tampered_receipts_fail(
         "--home",
         home,
         "--url",
-        node.url,
+        url,
         cwd=tmp_path,
     )
     assert done.returncode != 0

@@ -18,7 +18,8 @@ from ledger.crypto import PrivateKey
 from ledger.domains.evidence.demo import example_deposit_payload
 from ledger.store import Store
 from ledger.store import schema as t
-from tests.conftest import Consortium, NodeProcess, database_url
+from tests.conftest import Consortium, database_url
+from tests.inprocess import InProcessNode
 
 
 def _flip_byte(data: bytes, at: int) -> bytes:
@@ -42,7 +43,7 @@ def chain(
     created = create(home, demo=True)
     consortium = Consortium(created.home, created.genesis)
     with database_url(request.param, home) as url:
-        node = NodeProcess(home, url).start()
+        node = InProcessNode(home, url).start()
         try:
             store = _build(consortium, node)
         finally:
@@ -51,7 +52,7 @@ def chain(
         store.close()
 
 
-def _build(consortium: Consortium, node: NodeProcess) -> Store:
+def _build(consortium: Consortium, node: InProcessNode) -> Store:
     depositor = consortium.key("evidence-platform")
     gov = consortium.key("gz-gov-service-bureau")
     chain_id = consortium.genesis.chain_id

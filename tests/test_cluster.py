@@ -41,7 +41,7 @@ from ledger.errors import NotFound
 from ledger.model import CommitCertificate, Genesis, Header, SignedTransaction
 from ledger.verify import verify_checkpoint, verify_receipt
 from tests import independent_verifier as iv
-from tests.conftest import NodeProcess, free_port
+from tests.support import NodeProcess, assign_p2p_ports, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 VALIDATORS = ("v1", "v2", "v3", "v4")
@@ -78,7 +78,7 @@ class Cluster:
         return self.clients[vid]
 
     def alive(self) -> list[str]:
-        return [v for v, n in self.nodes.items() if n.proc is not None and n.proc.poll() is None]
+        return [v for v, n in self.nodes.items() if n.running()]
 
     def tip(self, vid: str) -> int:
         return int(self.client(vid).checkpoint()["header"]["height"])
@@ -143,13 +143,9 @@ def running_cluster(home: Path, extra: tuple[str, ...] = ()) -> Iterator[Cluster
     """Four genesis validators as processes; ``extra`` validator ids get a key and a p2p
     address in node.json (and a ``NodeProcess``, not started), to be added later."""
     consortium = create(home, demo=True, validators=4)
-    config = json.loads((home / "node.json").read_text())
     for vid in extra:
         FileKeyStore(home / "keys").generate(vid)
-        config["validators"][vid] = {}
-    for vid in (*VALIDATORS, *extra):
-        config["validators"][vid]["p2p"] = f"127.0.0.1:{free_port()}"
-    (home / "node.json").write_text(json.dumps(config, indent=2))
+    assign_p2p_ports(home, (*VALIDATORS, *extra))
     c = Cluster(home, consortium.genesis)
     for vid in (*VALIDATORS, *extra):
         c.nodes[vid] = NodeProcess(home, f"sqlite:///{c.db(vid)}", {**ENV, "LEDGER_VALIDATOR": vid})
@@ -248,7 +244,16 @@ def test_two_of_four_killed_nothing_commits_one_back_commits_resume(cluster: Clu
         cluster.nodes[vid].kill9()
     before = {vid: cluster.tip(vid) for vid in ("v1", "v2")}
     tx_id = cluster.client("v1").submit(cluster.transaction())
-    time.sleep(3)
+
+    def voting(vid: str) -> bool:
+        """At the next height and past its proposal: it has voted (or moved on a round)."""
+        view = cluster.client(vid).checkpoint()["consensus"]
+        return bool(
+            view["height"] == before[vid] + 1 and (view["round"] or view["step"] != "propose")
+        )
+
+    # both have voted on the height of the transaction; two of four cannot commit it
+    wait_until(lambda: voting("v1") and voting("v2"), "v1 and v2 voting on the next height")
     assert {vid: cluster.tip(vid) for vid in ("v1", "v2")} == before
     assert cluster.client("v1").status(tx_id)["status"] == "pending"
     assert cluster.client("v2").status(tx_id)["status"] == "pending"

@@ -9,49 +9,37 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from keys import FileKeyStore
 from ledger.client import make_transaction
 from ledger.domains.evidence.demo import example_deposit_payload
 from ledger.errors import LedgerError
 from ledger.model import SignedTransaction
 from ledger.verify import verify_checkpoint, verify_log_consistency, verify_receipt
-from tests.conftest import Consortium, NodeProcess
+from tests.conftest import Consortium
+from tests.support import NodeProcess, signed_chunks, signer
+
+
+def _deposit(home: str, chain_id: str, i: int) -> dict[str, Any]:
+    return make_transaction(
+        signer(Path(home), "evidence-platform"),
+        chain_id=chain_id,
+        type="evidence.deposit",
+        submitter="evidence-platform",
+        payload=example_deposit_payload(),
+    ).to_wire()
 
 
 def _sign(home: str, chain_id: str, start: int, count: int) -> list[dict[str, Any]]:
-    key = FileKeyStore(Path(home) / "keys").signer("evidence-platform")
-    return [
-        make_transaction(
-            key,
-            chain_id=chain_id,
-            type="evidence.deposit",
-            submitter="evidence-platform",
-            payload=example_deposit_payload(),
-        ).to_wire()
-        for _ in range(start, start + count)
-    ]
+    return [_deposit(home, chain_id, i) for i in range(start, start + count)]
 
 
 def presign(consortium: Consortium, count: int) -> list[dict[str, Any]]:
-    chunk = 500
-    with ProcessPoolExecutor(2) as pool:
-        parts = pool.map(
-            _sign,
-            *zip(
-                *[
-                    (str(consortium.home), consortium.genesis.chain_id, s, min(chunk, count - s))
-                    for s in range(0, count, chunk)
-                ],
-                strict=True,
-            ),
-        )
-        return [tx for part in parts for tx in part]
+    args = (str(consortium.home), consortium.genesis.chain_id)
+    return [tx for part in signed_chunks(_deposit, args, 0, count, 500, 2) for tx in part]
 
 
 class Sender(threading.Thread):

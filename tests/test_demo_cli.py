@@ -11,10 +11,11 @@ import httpx
 
 from ledger.crypto import sm3_hex
 from ledger.verify import verify_receipt
-from tests.conftest import Consortium, NodeProcess
+from tests.conftest import Consortium
+from tests.support import NodeProcess
 
 
-def test_demo_command_fills_a_node(consortium: Consortium, node: NodeProcess) -> None:
+def test_demo_command_fills_a_node(consortium: Consortium, node_process: NodeProcess) -> None:
     run = subprocess.run(
         [
             sys.executable,
@@ -22,7 +23,7 @@ def test_demo_command_fills_a_node(consortium: Consortium, node: NodeProcess) ->
             "ledger",
             "demo",
             "--url",
-            node.url,
+            node_process.url,
             "--home",
             str(consortium.home),
             "--domain",
@@ -40,17 +41,17 @@ def test_demo_command_fills_a_node(consortium: Consortium, node: NodeProcess) ->
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert "done:" in run.stdout
-    with node.client() as client:
+    with node_process.client() as client:
         assert client.checkpoint()["header"]["log_size"] > 40
     audit = subprocess.run(
-        [sys.executable, "-m", "ledger", "audit", "--url", node.url],
+        [sys.executable, "-m", "ledger", "audit", "--url", node_process.url],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert audit.returncode == 0, audit.stderr
     bad = subprocess.run(
-        [sys.executable, "-m", "ledger", "demo", "--url", node.url, "--domain", "weather"],
+        [sys.executable, "-m", "ledger", "demo", "--url", node_process.url, "--domain", "weather"],
         capture_output=True,
         text=True,
     )
@@ -58,7 +59,7 @@ def test_demo_command_fills_a_node(consortium: Consortium, node: NodeProcess) ->
 
 
 def test_deposit_command_and_court_check(
-    consortium: Consortium, node: NodeProcess, tmp_path: Path
+    consortium: Consortium, node_process: NodeProcess, tmp_path: Path
 ) -> None:
     evidence = tmp_path / "合同.txt"
     evidence.write_text("甲方与乙方于2026年签订买卖合同。")
@@ -77,7 +78,7 @@ def test_deposit_command_and_court_check(
             "--home",
             str(consortium.home),
             "--url",
-            node.url,
+            node_process.url,
             "--out",
             str(receipt_path),
         ],
@@ -92,7 +93,7 @@ def test_deposit_command_and_court_check(
     assert private["metadata"]["files"][0]["sm3"] == sm3_hex(evidence.read_bytes())
     for content, result in ((evidence.read_bytes(), "match"), (b"tampered", "mismatch")):
         answer = httpx.post(
-            f"{node.url}/v1/evidence/verify",
+            f"{node_process.url}/v1/evidence/verify",
             files={"file": ("f.txt", content)},
             data={"deposit_id": receipt["tx_id"]},
         ).json()

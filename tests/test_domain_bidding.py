@@ -1,7 +1,7 @@
 """E-bidding (电子招投标): rules driven directly, then the whole workflow over real HTTP.
 
 The first part drives the domain's handlers on a ``StateStore`` with hand-made block times;
-the second runs a real node: members registered on chain, a tender with sealed bids,
+the second runs a node over HTTP: members registered on chain, a tender with sealed bids,
 guarantees, reveals, opening, scores, the report signed or refused by every evaluator and
 the award, with every bad input the issue names rejected over HTTP with nothing stored,
 sealed-bid privacy, signed reads, timeline receipts, verification, replay and audit.
@@ -16,11 +16,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 
 from keys import FileKeyStore
-from ledger.client import LedgerClient, make_transaction
+from ledger.client import make_transaction
 from ledger.crypto import PrivateKey, random_nonce, sm3_hex
 from ledger.domains.base import TxContext, parse_payload
 from ledger.domains.bidding.rules import domain
@@ -33,7 +32,8 @@ from ledger.execution import members_host
 from ledger.model import Envelope, SignedTransaction
 from ledger.request_auth import sign_request
 from ledger.verify import verify_receipt
-from tests.conftest import Consortium, NodeProcess
+from tests.conftest import Consortium
+from tests.inprocess import InProcessNode
 
 MEMBERS = {
     member_id: MemberRecord(member_id, (role,), "04" + "00" * 64, "00" * 32, True, 0)
@@ -696,7 +696,7 @@ def test_role_table() -> None:
     assert all(REGISTRY.by_type[t][0] is domain for t in roles)
 
 
-# --- part 2: a real node over HTTP ----------------------------------------------------------
+# --- part 2: a node over HTTP -----------------------------------------------------------------
 
 EXTRA_MEMBERS = [
     *[(b, ("bidder",)) for b in BIDDERS[1:]],
@@ -708,9 +708,10 @@ EXTRA_MEMBERS = [
 class Http:
     """Sign as any member of the consortium and talk to one node."""
 
-    def __init__(self, node: NodeProcess, consortium: Consortium) -> None:
+    def __init__(self, node: InProcessNode, consortium: Consortium) -> None:
         self.node, self.consortium = node, consortium
-        self.client = LedgerClient(node.url)
+        self.client = node.client()
+        self.http = node.http()
         self.keys = FileKeyStore(consortium.home / "keys")
         self._signers: dict[str, PrivateKey] = {}
 
@@ -750,7 +751,7 @@ class Http:
         """Rejected with a clear 4xx and a stable code, and nothing stored."""
         before = self.log_size()
         tx = self.tx(member, tx_type, payload)
-        response = httpx.post(f"{self.node.url}/v1/transactions", json=tx.to_wire())
+        response = self.http.post("/v1/transactions", json=tx.to_wire())
         assert response.status_code == status, response.text
         error: dict[str, Any] = response.json()["error"]
         assert error["code"] == code, error
@@ -762,7 +763,7 @@ class Http:
         return error
 
     def get(self, path: str, status: int = 200, **headers: str) -> Any:
-        response = httpx.get(f"{self.node.url}{path}", headers=headers)
+        response = self.http.get(path, headers=headers)
         assert response.status_code == status, response.text
         return response.json()
 
@@ -782,19 +783,14 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def wait_until(ms: int) -> None:
-    while now_ms() < ms:
-        time.sleep(0.05)
-
-
 def snapshot(h: Http, paths: list[str]) -> dict[str, Any]:
     return {p: h.get(p) for p in paths}
 
 
 def test_bidding_workflow_over_http(
-    consortium: Consortium, db_url: str, spawn: Callable[..., NodeProcess]
+    consortium: Consortium, db_url: str, start_node: Callable[..., InProcessNode]
 ) -> None:
-    node = spawn(consortium.home, db_url)
+    node = start_node(consortium.home, db_url)
     h = Http(node, consortium)
     h.register(EXTRA_MEMBERS)
 
@@ -814,7 +810,9 @@ def test_bidding_workflow_over_http(
     assert h.log_size() == before
 
     code = "JG2025-1001"
-    deadline = now_ms() + 10_000  # room for the steps below on a busy machine
+    # room for the steps below on a busy machine; the node's clock jumps past it below (no
+    # wait), and stays within the 60 s of the wall clock that a signed request may differ by
+    deadline = now_ms() + 30_000
     opening = deadline + 1_000
     terms = tender_payload(code, bid_deadline=deadline, opening_time=opening)
     h.refused("bond_exceeds_limit", TENDERER, "tender.publish", {**terms, "bid_bond": "250000.01"})
@@ -824,8 +822,8 @@ def test_bidding_workflow_over_http(
         "invalid_payload", TENDERER, "tender.publish", {**terms, "bid_bond": "2500.5"}
     )
     assert error["details"]["problems"][0]["field"] == "bid_bond"
-    response = httpx.post(
-        f"{node.url}/v1/transactions",
+    response = h.http.post(
+        "/v1/transactions",
         content=json.dumps(h.tx(TENDERER, "tender.publish", terms).to_wire()).replace(
             '"250000.00"', "250000.0"
         ),
@@ -960,7 +958,7 @@ def test_bidding_workflow_over_http(
         "tender.open",
         {"project_code": code, "revealed_bids": []},
     )
-    wait_until(deadline + 50)
+    node.clock.advance_to(deadline + 50)  # the node's time, which block times come from
     h.refused(
         "bid_after_deadline",
         "bidder-gamma",
@@ -979,7 +977,7 @@ def test_bidding_workflow_over_http(
         "guarantee.issue",
         guarantee(code, "bidder-delta", "BG-2025-0009", opening=opening),
     )
-    wait_until(opening + 50)
+    node.clock.advance_to(opening + 50)
 
     # reveal (one that does not match), open: delta never reveals and counts as revoked
     h.refused(
@@ -1112,7 +1110,7 @@ def test_bidding_workflow_over_http(
     ]
     before_restart = snapshot(h, paths)
     node.stop()
-    again = spawn(consortium.home, db_url)
+    again = start_node(consortium.home, db_url, clock=node.clock)
     assert snapshot(Http(again, consortium), paths) == before_restart
     again.stop()
     audit = subprocess.run(
@@ -1125,11 +1123,11 @@ def test_bidding_workflow_over_http(
 
 
 def test_demo_data_and_unknown_records(
-    consortium: Consortium, db_url: str, spawn: Callable[..., NodeProcess]
+    consortium: Consortium, db_url: str, start_node: Callable[..., InProcessNode]
 ) -> None:
     from ledger.domains.bidding import demo as bidding_demo
 
-    node = spawn(consortium.home, db_url)
+    node = start_node(consortium.home, db_url)
     h = Http(node, consortium)
     seen: list[int] = []
     made = bidding_demo.generate(h.client, consortium.home, 3, seen.append)

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from keys import FileKeyStore
 from ledger.canonical import canonical
-from ledger.client import LedgerClient, make_transaction
+from ledger.client import make_transaction
 from ledger.consortium import DEMO_MEMBERS
 from ledger.crypto import PrivateKey
 from ledger.domains.edu_card import demo as edu_card_demo
@@ -52,7 +52,8 @@ from ledger.execution import members_host
 from ledger.model import SignedTransaction
 from ledger.request_auth import sign_request
 from ledger.verify import verify_receipt
-from tests.conftest import Consortium, NodeProcess
+from tests.conftest import Consortium
+from tests.inprocess import InProcessNode
 
 CHAIN = "gz-gov-ledger"
 S1, S2 = "baiyun-school-1", "baiyun-school-2"
@@ -459,14 +460,14 @@ def _utc(ms: int) -> str:
     return ms_to_iso(ms)
 
 
-# --- over HTTP: a real node ---------------------------------------------------------------
+# --- over HTTP: a node ----------------------------------------------------------------------
 
 
 class Api:
-    def __init__(self, node: NodeProcess, consortium: Consortium) -> None:
+    def __init__(self, node: InProcessNode, consortium: Consortium) -> None:
         self.node = node
         self.consortium = consortium
-        self.http = httpx.Client(base_url=node.url, timeout=30)
+        self.http = node.http()
         self.store = FileKeyStore(consortium.home / "keys")
 
     def close(self) -> None:
@@ -519,7 +520,7 @@ class Api:
         reported = self.http.get(f"/v1/transactions/{tx.tx_id}").json()
         assert reported["status"] == "rejected" and reported["error"]["code"] == code
         assert self.http.get(f"/v1/transactions/{tx.tx_id}/receipt").status_code == 404
-        time.sleep(0.05)
+        self.node.settle()
         assert self.log_size() == before
         return error
 
@@ -561,23 +562,23 @@ def _snapshot(api: Api, cards: list[str]) -> dict[str, Any]:
 
 
 def test_edu_card_workflow_over_http(
-    consortium: Consortium, db_url: str, spawn: Callable[..., NodeProcess]
+    consortium: Consortium, db_url: str, start_node: Callable[..., InProcessNode]
 ) -> None:
-    node = spawn(consortium.home, db_url)
+    node = start_node(consortium.home, db_url)
     api = Api(node, consortium)
     try:
-        _workflow(api, consortium, db_url, spawn)
+        _workflow(api, consortium, db_url, start_node)
     finally:
         api.close()
 
 
 def _workflow(
-    api: Api, consortium: Consortium, db_url: str, spawn: Callable[..., NodeProcess]
+    api: Api, consortium: Consortium, db_url: str, start_node: Callable[..., InProcessNode]
 ) -> None:
     home = consortium.home
     # the demo registers three more schools through governance and issues cards
     seen: list[int] = []
-    with LedgerClient(api.node.url) as client:
+    with api.node.client() as client:
         made = edu_card_demo.generate(client, home, 26, seen.append)
     # 3 schools registered, 26 cards, 1 suspended then reinstated, 1 revoked, 1 renewed
     assert made == 3 + 26 + 1 + 1 + 1 + 1 and seen[-1] == made
@@ -793,9 +794,8 @@ def _workflow(
     assert fresh["valid"] is True and fresh["receipt_tx_id"] == renew_b.tx_id
     assert api.get(f"/v1/edu_card/cards/{b.card_id}/qr")["tx_id"] == renew_b.tx_id
 
-    # expired by block time: once a block is made after validUntil
-    while time.time_ns() // 1_000_000 <= soon:
-        time.sleep(0.1)
+    # expired by block time: once a block is made after validUntil (by the node's clock)
+    api.node.clock.advance_to(soon + 1)
     api.commit(api.tx(S1, "edu_card.suspend", {"card_id": b.card_id, "reason": "under_review"}))
     assert api.get(f"/v1/edu_card/cards/{e.card_id}/status")["status"] == "expired"
     expired = api.verify({"credential": e.credential})
@@ -826,11 +826,11 @@ def _workflow(
     cards = [a.card_id, b.card_id, c.card_id, e.card_id, in_wallet["card_id"]]
     before = _snapshot(api, cards)
     api.node.stop()
-    api.node = spawn(consortium.home, db_url)
+    api.node = start_node(consortium.home, db_url, clock=api.node.clock)
     api.http.close()
-    api.http = httpx.Client(base_url=api.node.url, timeout=30)
+    api.http = api.node.http()
     after = _snapshot(api, cards)
-    for card in cards:  # the QR names the node's own URL, which moved to a new port
+    for card in cards:  # the QR names the URL the node was reached at, not the chain
         for snap in (before, after):
             snap[card][2].pop("qr")
             snap[card][2].pop("ledger_url")

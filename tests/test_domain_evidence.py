@@ -1,7 +1,7 @@
 """Electronic evidence (电子证据存证): deposits, custody, restricted reads, court verification.
 
-Pure tests drive the domain's rules directly; the others run a real node over real HTTP with
-real SM2 signatures: deposits of one and many files, the metadata and file store checked
+Pure tests drive the domain's rules directly; the others run a node over HTTP with real SM2
+signatures: deposits of one and many files, the metadata and file store checked
 against the chain, the court verification (an original file matches with a receipt the
 independent verifier accepts, a tampered one does not), reports re-verified offline, access
 control of restricted reads, custody, the role matrix, bad inputs refused with nothing stored,
@@ -15,7 +15,6 @@ import json
 import random
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -24,7 +23,7 @@ import httpx
 import pytest
 
 from keys import FileKeyStore
-from ledger.client import LedgerClient, make_transaction
+from ledger.client import make_transaction
 from ledger.consortium import DEMO_MEMBERS
 from ledger.crypto import PrivateKey, sm3_hex
 from ledger.domains.base import TxContext, parse_payload
@@ -42,14 +41,14 @@ from ledger.model import SignedTransaction
 from ledger.request_auth import sign_request
 from ledger.verify import verify_receipt
 from tests import independent_verifier as iv
-from tests.conftest import Consortium, NodeProcess
+from tests.conftest import Consortium
+from tests.inprocess import InProcessNode
 
 PLATFORM = "evidence-platform"
 COURT = "gz-internet-court"
 AUDITOR = "gz-audit-bureau"
 BIDDER = "bidder-alpha"
 ENTERPRISE = "acme-manufacturing"
-BLOCK_WAIT = 0.6  # > 2 block intervals of 200 ms
 
 
 # --- pure: the files tree, the commitment, the schemas ----------------------------------------
@@ -248,10 +247,10 @@ def test_custody_rules() -> None:
 class Evidence:
     """A running node seen over HTTP, with the consortium's keys."""
 
-    def __init__(self, node: NodeProcess, consortium: Consortium) -> None:
+    def __init__(self, node: InProcessNode, consortium: Consortium) -> None:
         self.node, self.consortium = node, consortium
-        self.http = httpx.Client(base_url=node.url, timeout=30)
-        self.client = LedgerClient(node.url)
+        self.http = node.http()
+        self.client = node.client()
         self.keys = FileKeyStore(consortium.home / "keys")
         self.genesis_wire = self.http.get("/v1/genesis").json()
 
@@ -340,7 +339,7 @@ def error_code(response: httpx.Response, status: int) -> str:
 
 
 @pytest.fixture
-def evidence(node: NodeProcess, consortium: Consortium) -> Any:
+def evidence(node: InProcessNode, consortium: Consortium) -> Any:
     e = Evidence(node, consortium)
     yield e
     e.close()
@@ -354,7 +353,7 @@ def test_deposit_verify_restricted_reads_custody_and_replay(
     evidence: Evidence,
     consortium: Consortium,
     db_url: str,
-    spawn: Callable[..., NodeProcess],
+    start_node: Callable[..., InProcessNode],
 ) -> None:
     e = evidence
     rng = random.Random(20260301)
@@ -616,8 +615,8 @@ def test_deposit_verify_restricted_reads_custody_and_replay(
     made = evidence_demo.generate(e.client, consortium.home, 6, seen.append)
     assert made >= 6 and seen and seen[-1] == made
 
-    def snapshot(url: str) -> dict[str, Any]:
-        with httpx.Client(base_url=url) as http:
+    def snapshot(node: InProcessNode) -> dict[str, Any]:
+        with node.http() as http:
             out: dict[str, Any] = {"stats": http.get("/v1/evidence/stats").json()}
             ids = []
             for row in e.signed(AUDITOR, "GET", "/v1/evidence/deposits").json()["deposits"]:
@@ -631,14 +630,14 @@ def test_deposit_verify_restricted_reads_custody_and_replay(
             del out["verify"]["report"]["checked_at_ms"]
             return out
 
-    assert len(snapshot(e.node.url)) >= 9
-    time.sleep(BLOCK_WAIT)
-    before = snapshot(e.node.url)
+    assert len(snapshot(e.node)) >= 9
+    e.node.settle()
+    before = snapshot(e.node)
     assert before["stats"]["deposits"] == 8
     e.node.stop()
-    restarted = spawn(consortium.home, db_url)
-    e.http = httpx.Client(base_url=restarted.url, timeout=30)
-    assert snapshot(restarted.url) == before
+    restarted = start_node(consortium.home, db_url)
+    e.http = restarted.http()
+    assert snapshot(restarted) == before
     restarted.stop()
     audit = subprocess.run(
         [sys.executable, "-m", "ledger", "audit", "--home", str(consortium.home), "--db", db_url],
@@ -717,7 +716,7 @@ def test_role_matrix_and_bad_inputs_are_refused_with_nothing_stored(
         response = e.http.post("/v1/transactions", json=tx.to_wire())
         assert response.status_code == 422, (tx.envelope.type, tx.envelope.submitter)
         assert response.json()["error"]["code"] == code, (response.text, code)
-    time.sleep(BLOCK_WAIT)
+    e.node.settle()
     assert e.log_size() == size
     for tx, code in refused:
         status = e.client.status(tx.tx_id)

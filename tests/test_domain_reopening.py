@@ -20,7 +20,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from api.domains.reopening import check_genesis_params
@@ -46,7 +45,8 @@ from ledger.execution import ExecutionHost
 from ledger.model import SignedTransaction
 from ledger.request_auth import sign_request
 from ledger.verify import verify_receipt
-from tests.conftest import Consortium, NodeProcess
+from tests.conftest import Consortium
+from tests.inprocess import InProcessNode
 
 # Real-format codes with valid check characters: the example of GB 32100-2015 and codes
 # published in the national enterprise credit information system.
@@ -393,11 +393,11 @@ def _key(home: Path, member: str) -> PrivateKey:
 
 
 class Ledger:
-    def __init__(self, node: NodeProcess, consortium: Consortium) -> None:
+    def __init__(self, node: InProcessNode, consortium: Consortium) -> None:
         self.node = node
         self.home = consortium.home
         self.genesis = consortium.genesis
-        self.http = httpx.Client(base_url=node.url, timeout=30)
+        self.http = node.http()
 
     def tx(self, member: str, tx_type: str, payload: dict[str, Any]) -> SignedTransaction:
         return make_transaction(
@@ -473,9 +473,9 @@ def _answers(ledger: Ledger, filings: dict[str, str], code: str) -> dict[str, An
 
 
 def test_reopening_over_http(
-    consortium: Consortium, db_url: str, spawn: Callable[..., NodeProcess]
+    consortium: Consortium, db_url: str, start_node: Callable[..., InProcessNode]
 ) -> None:
-    node = spawn(consortium.home, db_url)
+    node = start_node(consortium.home, db_url)
     ledger = Ledger(node, consortium)
     _register(ledger, [(DEPT, "approver"), (HAIZHU, "approver"), (BETA, "enterprise")])
 
@@ -695,7 +695,7 @@ def test_reopening_over_http(
     answers = _answers(ledger, filings, code_a)
     assert answers["verify"]["A"]["verified"] and answers["queue"]["reviews"]
     node.stop()
-    again = Ledger(spawn(consortium.home, db_url), consortium)
+    again = Ledger(start_node(consortium.home, db_url), consortium)
     assert _answers(again, filings, code_a) == answers
     audit = subprocess.run(
         [sys.executable, "-m", "ledger", "audit", "--home", str(consortium.home), "--db", db_url],
@@ -719,7 +719,7 @@ def _set_genesis_params(consortium: Consortium, params: dict[str, Any]) -> Conso
 
 
 def test_a_malformed_genesis_routing_rule_stops_the_node(
-    consortium: Consortium, db_url: str, spawn: Callable[..., NodeProcess]
+    consortium: Consortium, db_url: str, start_node: Callable[..., InProcessNode]
 ) -> None:
     @dataclass
     class Settings:
@@ -738,17 +738,17 @@ def test_a_malformed_genesis_routing_rule_stops_the_node(
     with pytest.raises(MalformedData, match=r"params\.reopening .*min_employees 1") as caught:
         check_genesis_params(api)
     assert caught.value.details["problems"]
-    with pytest.raises(RuntimeError, match=r"params\.reopening"):
-        spawn(consortium.home, db_url)
+    with pytest.raises(MalformedData, match=r"params\.reopening"):
+        start_node(consortium.home, db_url)
 
 
 def test_genesis_params_route_filings_on_a_node(
-    consortium: Consortium, db_url: str, spawn: Callable[..., NodeProcess]
+    consortium: Consortium, db_url: str, start_node: Callable[..., InProcessNode]
 ) -> None:
     """A consortium whose genesis sets params["reopening"]: its node routes by them until a
     reopening.configure replaces them, and a restart (replay from genesis) agrees."""
     c = _set_genesis_params(consortium, {"reopening": GENESIS_ROUTING})
-    node = spawn(c.home, db_url)
+    node = start_node(c.home, db_url)
     ledger = Ledger(node, c)
     assert ledger.get("/v1/genesis")["params"] == {"reopening": GENESIS_ROUTING}
     config = ledger.get("/v1/reopening/config")
@@ -784,7 +784,7 @@ def test_genesis_params_route_filings_on_a_node(
     answers = [ledger.get(p) for p in ("/v1/reopening/config", f"/v1/reopening/filings/{f}")]
     answers.append(ledger.get(f"/v1/reopening/filings/{g}"))
     node.stop()
-    again = Ledger(spawn(c.home, db_url), c)
+    again = Ledger(start_node(c.home, db_url), c)
     paths = ("/v1/reopening/config", f"/v1/reopening/filings/{f}", f"/v1/reopening/filings/{g}")
     assert [again.get(p) for p in paths] == answers
     audit = subprocess.run(

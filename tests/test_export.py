@@ -1,4 +1,4 @@
-"""The streamed export (GET /v1/export, ``ledger export``) over real HTTP to a real node.
+"""The streamed export (GET /v1/export, ``ledger export``) over HTTP to a node.
 
 A member's and a domain's transactions in a time range, as JSON lines and CSV; every receipt
 verifies offline; who may export; bad parameters; and that the node reads the store one page
@@ -24,7 +24,7 @@ import pytest
 
 from keys import FileKeyStore
 from ledger.canonical import canonical, parse_json
-from ledger.client import LedgerClient, make_transaction
+from ledger.client import make_transaction
 from ledger.consortium import create
 from ledger.crypto import PrivateKey
 from ledger.domains.evidence.demo import example_deposit_payload
@@ -35,7 +35,8 @@ from ledger.request_auth import sign_request
 from ledger.settings import Settings
 from ledger.store import Store, StoredTx
 from ledger.verify import verify_receipt
-from tests.conftest import Consortium, NodeProcess
+from tests.conftest import Consortium
+from tests.inprocess import InProcessNode
 
 DEPOSITOR = "evidence-platform"
 AUDITOR = "gz-audit-bureau"
@@ -46,7 +47,7 @@ PAGE = 4  # the node's export page size in these tests: every export spans sever
 @dataclass
 class Chain:
     consortium: Consortium
-    node: NodeProcess
+    node: InProcessNode
     http: httpx.Client
     keys: FileKeyStore
     times: list[int]  # the three timestamps of the deposits, oldest first
@@ -67,10 +68,8 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     home = tmp_path_factory.mktemp("export") / "consortium"
     created = create(home, demo=True)
     consortium = Consortium(created.home, created.genesis)
-    node = NodeProcess(
-        home,
-        f"sqlite:///{home / 'ledger.db'}",
-        {"LEDGER_EXPORT_PAGE_SIZE": str(PAGE), "LEDGER_VERIFY_WORKERS": "0"},
+    node = InProcessNode(
+        home, f"sqlite:///{home / 'ledger.db'}", {"export_page_size": PAGE, "verify_workers": 0}
     ).start()
     keys = FileKeyStore(home / "keys")
     now = time.time_ns() // 1_000_000
@@ -78,7 +77,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     times = [now + 30_000, now + 90_000, now + 150_000]
     deposits: dict[int, list[str]] = {}
     try:
-        with LedgerClient(node.url) as client:
+        with node.client() as client:
             for ts in times:
                 txs = [
                     make_transaction(
@@ -107,7 +106,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
                 },
             )
             client.submit_and_wait(reg)
-        with httpx.Client(base_url=node.url, timeout=60) as http:
+        with node.http(timeout=60) as http:
             yield Chain(consortium, node, http, keys, times, deposits, reg.tx_id)
     finally:
         node.stop()
@@ -177,7 +176,11 @@ def test_domain_export_csv(chain: Chain) -> None:
 def test_export_streams_in_chunks(chain: Chain) -> None:
     path = f"/v1/export?{urlencode({'domain': 'evidence'})}"
     headers = sign_request(chain.keys.signer(AUDITOR), AUDITOR, "GET", path)
-    with chain.http.stream("GET", path, headers=headers) as response:
+    # the framing is the HTTP server's: over a loopback socket, not the in-memory transport
+    with (
+        httpx.Client(base_url=chain.node.listen(), timeout=60) as http,
+        http.stream("GET", path, headers=headers) as response,
+    ):
         assert response.status_code == 200
         assert response.headers.get("transfer-encoding") == "chunked"
         assert "content-length" not in response.headers
@@ -267,7 +270,7 @@ def test_cli_export_and_verify(chain: Chain, tmp_path: Path) -> None:
         "ledger",
         "export",
         "--url",
-        chain.node.url,
+        chain.node.listen(),  # the command line runs as a process of its own
         "--key",
         str(chain.consortium.home / "keys" / f"{AUDITOR}.pem"),
         "--id",

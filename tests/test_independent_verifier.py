@@ -18,7 +18,8 @@ from ledger.domains.evidence.demo import example_deposit_payload
 from ledger.errors import VerificationError
 from ledger.verify import verify_receipt
 from tests import independent_verifier as iv
-from tests.conftest import Consortium, NodeProcess, database_url
+from tests.conftest import Consortium, database_url
+from tests.inprocess import InProcessNode
 
 
 def _flip(hex_text: str, at: int = 0) -> str:
@@ -67,11 +68,11 @@ MUTATIONS: dict[str, tuple[int, Any]] = {
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def chain(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Consortium, NodeProcess]]:
+) -> Iterator[tuple[Consortium, InProcessNode]]:
     home = tmp_path_factory.mktemp("receipts") / "consortium"
     created = create(home, demo=True)
     with database_url(request.param, home) as url:
-        node = NodeProcess(home, url).start()
+        node = InProcessNode(home, url).start()
         try:
             yield Consortium(created.home, created.genesis), node
         finally:
@@ -79,12 +80,12 @@ def chain(
 
 
 @pytest.fixture(scope="module")
-def consortium(chain: tuple[Consortium, NodeProcess]) -> Consortium:
+def consortium(chain: tuple[Consortium, InProcessNode]) -> Consortium:
     return chain[0]
 
 
 @pytest.fixture(scope="module")
-def receipts(chain: tuple[Consortium, NodeProcess]) -> list[dict[str, Any]]:
+def receipts(chain: tuple[Consortium, InProcessNode]) -> list[dict[str, Any]]:
     consortium, node = chain
     key = consortium.key("evidence-platform")
     chain = consortium.genesis.chain_id

@@ -1,6 +1,6 @@
 """Membership governance: register, rotate a key, revoke; what the chain then accepts.
 
-Real node processes over HTTP (SQLite and PostgreSQL), real SM2 keys. The registry a node
+A node over HTTP (SQLite and PostgreSQL), real SM2 keys. The registry a node
 reports must be what replaying its chain from genesis through ``MemberRegistry.apply``
 rebuilds, and what it persisted in its database survives a restart.
 """
@@ -25,7 +25,8 @@ from ledger.execution import check_state
 from ledger.model import Envelope, SignedTransaction
 from ledger.store import Store
 from ledger.verify import verify_receipt
-from tests.conftest import Consortium, NodeProcess
+from tests.conftest import Consortium
+from tests.inprocess import InProcessNode
 
 GOV = "gz-gov-service-bureau"
 REGISTER, ROTATE, REVOKE = "member.register", "member.rotate_key", "member.revoke"
@@ -85,8 +86,8 @@ def filing(
 
 
 class Api:
-    def __init__(self, url: str, consortium: Consortium) -> None:
-        self.http = httpx.Client(base_url=url, timeout=30)
+    def __init__(self, http: httpx.Client, consortium: Consortium) -> None:
+        self.http = http
         self.consortium = consortium
 
     def close(self) -> None:
@@ -145,8 +146,8 @@ class Api:
 
 
 @pytest.fixture
-def api(node: NodeProcess, consortium: Consortium) -> Iterator[Api]:
-    client = Api(node.url, consortium)
+def api(node: InProcessNode, consortium: Consortium) -> Iterator[Api]:
+    client = Api(node.http(), consortium)
     try:
         yield client
     finally:
@@ -177,7 +178,7 @@ def as_wire(registry: MemberRegistry) -> list[dict[str, Any]]:
 
 
 def test_register_rotate_revoke_and_restart(
-    node: NodeProcess, api: Api, consortium: Consortium, db_url: str
+    node: InProcessNode, api: Api, consortium: Consortium, db_url: str
 ) -> None:
     c = consortium
     store = Store(db_url)
@@ -344,8 +345,8 @@ def test_register_rotate_revoke_and_restart(
 
         # --- restart on the same home and database: membership persisted
         node.stop()
-        restarted = NodeProcess(c.home, db_url).start()
-        second = Api(restarted.url, c)
+        restarted = node.start()
+        second = Api(restarted.http(), c)
         try:
             assert second.members() == members
             second.refuse(filing(c, "newco", key2), "unknown_key")

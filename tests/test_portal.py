@@ -14,6 +14,7 @@ Needs Debian's ``chromium`` and ``chromium-driver`` (``/usr/bin/chromium``,
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import hashlib
 import io
@@ -24,7 +25,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +44,9 @@ from ledger.domains.evidence.demo import Capture, register_metadata, sample_capt
 from ledger.domains.evidence.schemas import new_salt
 from ledger.model import Genesis
 from ledger.report import ATTACHMENT, verify_report_pdf
-from tests.conftest import Consortium, NodeProcess
+from tests.conftest import Consortium
+from tests.inprocess import InProcessNode
+from tests.support import NodeProcess, wait_until
 from tests.test_validator_changes import history_receipt
 
 CHROMIUM = "/usr/bin/chromium"
@@ -311,7 +313,11 @@ def _visit(driver: Any, portal: Portal, path: str, ready: str, lang: str = "en")
 def _shot(driver: Any, portal: Portal, name: str) -> Path:
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(1280, max(700, min(int(height), 3600)))
-    time.sleep(0.15)
+    # two animation frames: the page has been laid out and painted at the new size
+    driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "requestAnimationFrame(() => requestAnimationFrame(() => done()));"
+    )
     path = portal.shots / f"{name}.png"
     driver.save_screenshot(str(path))
     driver.set_window_size(1280, 900)
@@ -510,15 +516,18 @@ def test_drop_modified_file_shows_a_clear_mismatch(browser: Any, portal: Portal)
 
 
 def _download(driver: Any, before: set[str], timeout: float = WAIT) -> Path:
+    """The new PDF in the download folder, once it is whole (it ends with its %%EOF)."""
     folder: Path = driver.downloads
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done = [p for p in folder.iterdir() if p.name not in before and p.suffix == ".pdf"]
-        if done:
-            time.sleep(0.2)
-            return done[0]
-        time.sleep(0.1)
-    raise AssertionError(f"no download in {folder}: {list(folder.iterdir())}")
+
+    def whole() -> Path | None:
+        for p in folder.iterdir():
+            if p.name not in before and p.suffix == ".pdf":
+                with contextlib.suppress(FileNotFoundError):
+                    if p.read_bytes().rstrip().endswith(b"%%EOF"):
+                        return p
+        return None
+
+    return wait_until(whole, f"a whole PDF downloaded into {folder}", timeout, interval=0.05)
 
 
 def test_report_downloads_as_a_valid_signed_pdf(
@@ -915,11 +924,11 @@ def test_portal_stays_on_the_node(_need_browser: None, portal: Portal) -> None:
 # --- the endpoints on each database, without a browser ------------------------------------------
 
 
-def test_portal_endpoints_on_each_database(node: NodeProcess, consortium: Consortium) -> None:
+def test_portal_endpoints_on_each_database(node: InProcessNode, consortium: Consortium) -> None:
     """The explorer's queries, the verify endpoints and a signed report, on SQLite and on
     PostgreSQL."""
     data = b"one file, deposited alone"
-    with LedgerClient(node.url) as client:
+    with node.client() as client:
         deposit_id = _deposit(client, consortium.home, [("note.txt", "text/plain", data)], False)
         http = client.http
         status = http.get("/v1/explorer/status").json()

@@ -35,7 +35,7 @@ from ledger.domains.edu_card import demo as edu_card_demo
 from ledger.model import Genesis
 from ledger.report import pdf_layout, pdf_sections, render_pdf, verify_report_pdf
 from ledger.settings import Settings
-from tests.conftest import NodeProcess
+from tests.support import NodeProcess
 
 PUBLIC = "https://ledger.example.gov.cn"
 ALIAS = "alias.example"  # a second name the node is configured to answer to

@@ -4,14 +4,13 @@ rule (each domain's own tests show those being accepted with valid payloads)."""
 
 from __future__ import annotations
 
-import time
-
 from ledger.client import make_transaction
 from ledger.consortium import DEMO_MEMBERS
 from ledger.domains.registry import REGISTRY
 from ledger.policy import ROLES
 from ledger.store import Store
-from tests.conftest import Consortium, NodeProcess
+from tests.conftest import Consortium
+from tests.inprocess import InProcessNode
 
 TYPE_ROLES = REGISTRY.type_roles()
 MEMBER_OF_ROLE = {roles[0]: member for member, roles in DEMO_MEMBERS}
@@ -22,7 +21,7 @@ def test_every_role_has_a_demo_member() -> None:
     assert set(MEMBER_OF_ROLE) == ROLES
 
 
-def test_role_matrix_over_http(consortium: Consortium, node: NodeProcess) -> None:
+def test_role_matrix_over_http(consortium: Consortium, node: InProcessNode) -> None:
     chain = consortium.genesis.chain_id
     with node.client() as client:
         before = client.checkpoint()["header"]["log_size"]
@@ -49,7 +48,7 @@ def test_role_matrix_over_http(consortium: Consortium, node: NodeProcess) -> Non
                 status = client.status(tx.tx_id)
                 assert status["status"] == "rejected"
                 assert status["error"]["code"] == "role_not_allowed"
-        time.sleep(0.5)
+        node.settle()  # whatever was admitted is committed
         after = client.checkpoint()["header"]["log_size"]
     store = Store(node.db)
     try:

@@ -1,16 +1,17 @@
 """Admission rules: every rule refuses with a stable code, and a refused transaction leaves
 no trace.
 
-Each HTTP test runs a real node process (SQLite and PostgreSQL), submits real SM2-signed
-transactions over loopback HTTP, and checks, for every refusal:
+Each HTTP test runs a node (SQLite and PostgreSQL), submits real SM2-signed transactions
+over HTTP, and checks, for every refusal:
 
 * the HTTP status and the stable error ``code`` in a JSON body ``{"error": {code, message}}``;
 * ``GET /v1/transactions/{tx_id}`` says ``rejected`` with that reason (when the node could
   compute a ``tx_id``) or ``tx_not_found`` (when it could not);
 * no receipt exists (404);
-* nothing was stored: after waiting longer than a block interval the checkpoint's
-  ``log_size`` has not moved, and the database itself (``ledger.store.Store``) holds no row
-  for the transaction and no more transaction rows than before;
+* nothing was stored: once the node's mempool is empty (whatever it admitted is committed)
+  the checkpoint's ``log_size`` has not moved, and the database itself
+  (``ledger.store.Store``) holds no row for the transaction and no more transaction rows
+  than before;
 * the node keeps serving: a valid transaction then commits and its receipt verifies offline.
 
 The pure tests at the end call the rule functions and ``build_block`` directly.
@@ -52,11 +53,11 @@ from ledger.rules import (
 )
 from ledger.store import Store
 from ledger.verify import verify_receipt
-from tests.conftest import Consortium, NodeProcess
+from tests.conftest import Consortium
+from tests.inprocess import InProcessNode, TestClock
 
 MIB = 1024 * 1024
 TOLERANCE_MS = 5 * 60 * 1000  # the default timestamp window of a node: ±5 minutes
-BLOCK_WAIT = 0.5  # seconds; longer than the default block interval (200 ms)
 
 DEPOSITOR = "evidence-platform"
 DEPOSIT = "evidence.deposit"
@@ -117,7 +118,7 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
 class Ledger:
     """A running node seen over HTTP and, independently, through its database."""
 
-    node: NodeProcess
+    node: InProcessNode
     consortium: Consortium
     http: httpx.Client
     store: Store
@@ -173,8 +174,8 @@ class Ledger:
         assert_error(self.http.get(f"/v1/transactions/{tx_id}/receipt"), 404, "receipt_not_found")
 
     def nothing_stored(self, before: tuple[int, int], tx_ids: list[str]) -> None:
-        """After more than a block interval: the log did not grow, the DB holds none of them."""
-        time.sleep(BLOCK_WAIT)
+        """Once nothing is pending: the log did not grow, the DB holds none of them."""
+        self.node.settle()
         log_size, count = before
         assert self.log_size() == log_size
         assert self.store.count("transactions") == count
@@ -184,6 +185,7 @@ class Ledger:
 
     def commits(self, tx: SignedTransaction, timeout: float = 15) -> dict[str, Any]:
         """``tx`` is (or becomes) committed; its receipt verifies against genesis.json."""
+        self.node.make_block()  # now, not at the block interval (or never: a frozen clock)
         deadline = time.monotonic() + timeout
         while True:
             body = self.status(tx.tx_id).json()
@@ -214,9 +216,9 @@ class Ledger:
         assert self.store.count("transactions") == count + 1
 
 
-def _ledger(node: NodeProcess, consortium: Consortium, db_url: str) -> Iterator[Ledger]:
+def _ledger(node: InProcessNode, consortium: Consortium, db_url: str) -> Iterator[Ledger]:
     store = Store(db_url)
-    http = httpx.Client(base_url=node.url, timeout=30)
+    http = node.http()
     try:
         yield Ledger(node, consortium, http, store)
     finally:
@@ -225,23 +227,28 @@ def _ledger(node: NodeProcess, consortium: Consortium, db_url: str) -> Iterator[
 
 
 @pytest.fixture
-def ledger(node: NodeProcess, consortium: Consortium, db_url: str) -> Iterator[Ledger]:
+def ledger(node: InProcessNode, consortium: Consortium, db_url: str) -> Iterator[Ledger]:
     yield from _ledger(node, consortium, db_url)
 
 
-def _tuned(consortium: Consortium, db_url: str, env: dict[str, str]) -> Iterator[Ledger]:
-    proc = NodeProcess(consortium.home, db_url, env=env).start()
+def _tuned(
+    consortium: Consortium,
+    db_url: str,
+    settings: dict[str, Any],
+    clock: TestClock | None = None,
+) -> Iterator[Ledger]:
+    node = InProcessNode(consortium.home, db_url, settings, clock).start()
     try:
-        yield from _ledger(proc, consortium, db_url)
+        yield from _ledger(node, consortium, db_url)
     finally:
-        proc.stop()
+        node.stop()
 
 
 TX_LIMIT, BATCH_LIMIT, REQUEST_LIMIT = 2048, 5, 16384
 SMALL_LIMITS = {
-    "LEDGER_MAX_TX_BYTES": str(TX_LIMIT),
-    "LEDGER_MAX_BATCH_TXS": str(BATCH_LIMIT),
-    "LEDGER_MAX_REQUEST_BYTES": str(REQUEST_LIMIT),
+    "max_tx_bytes": TX_LIMIT,
+    "max_batch_txs": BATCH_LIMIT,
+    "max_request_bytes": REQUEST_LIMIT,
 }
 
 
@@ -253,8 +260,11 @@ def small_ledger(consortium: Consortium, db_url: str) -> Iterator[Ledger]:
 
 @pytest.fixture
 def slow_ledger(consortium: Consortium, db_url: str) -> Iterator[Ledger]:
-    """A node that waits 1.5 s between blocks, so that a transaction stays pending a while."""
-    yield from _tuned(consortium, db_url, {"LEDGER_BLOCK_INTERVAL_MS": "1500"})
+    """A node whose clock stands still: it makes a block only when the test says
+    (``make_block``), so that a transaction stays pending."""
+    clock = TestClock()
+    clock.freeze()
+    yield from _tuned(consortium, db_url, {}, clock)
 
 
 # --- chain id, signature, key ---------------------------------------------------------
@@ -375,7 +385,7 @@ def test_duplicates_are_refused_pending_committed_and_within_a_batch(
     slow_ledger: Ledger, consortium: Consortium
 ) -> None:
     ledger = slow_ledger
-    # commit a first transaction: the next block is then at least 1.5 s away
+    # commit a first transaction; the next block is made when the test says
     primer = make_tx(consortium)
     assert ledger.post(primer).status_code == 202
     ledger.commits(primer)
@@ -419,7 +429,8 @@ def test_duplicates_are_refused_pending_committed_and_within_a_batch(
     assert ledger.status(tx.tx_id).json()["status"] == "committed"
 
     # exactly one copy of each is stored: the first one submitted
-    time.sleep(1.7)  # longer than this node's block interval
+    ledger.node.make_block()  # a block for anything a copy had left pending
+    ledger.node.settle()
     assert ledger.log_size() == log_size + 2
     assert ledger.store.count("transactions") == count + 2
     stored = ledger.store.transaction(tx.tx_id)
@@ -468,8 +479,8 @@ TX_BODY_SLACK = 4096
 
 
 @contextlib.contextmanager
-def _node_with(consortium: Consortium, db_url: str, env: dict[str, str]) -> Iterator[Ledger]:
-    yield from _tuned(consortium, db_url, env)
+def _node_with(consortium: Consortium, db_url: str, settings: dict[str, Any]) -> Iterator[Ledger]:
+    yield from _tuned(consortium, db_url, settings)
 
 
 def _tx_with_leaf_size(consortium: Consortium, size: int) -> SignedTransaction:
@@ -513,7 +524,7 @@ def test_transaction_size_limit_is_exact(consortium: Consortium, db_url: str) ->
     small = make_tx(consortium)  # an evidence deposit, well within both limits
     assert len(small.leaf) < size - 1
 
-    with _node_with(consortium, db_url, {"LEDGER_MAX_TX_BYTES": str(size - 1)}) as ledger:
+    with _node_with(consortium, db_url, {"max_tx_bytes": size - 1}) as ledger:
         before = ledger.snapshot()
         # one byte over the limit: the node parsed it, so it knows its tx_id
         error = ledger.refused(ledger.post(tx), 413, "too_large", tx)
@@ -528,7 +539,7 @@ def test_transaction_size_limit_is_exact(consortium: Consortium, db_url: str) ->
         ledger.commits(small)
         ledger.nothing_stored((before[0] + 1, before[1] + 1), [tx.tx_id])
 
-    with _node_with(consortium, db_url, {"LEDGER_MAX_TX_BYTES": str(size)}) as ledger:
+    with _node_with(consortium, db_url, {"max_tx_bytes": size}) as ledger:
         before = ledger.snapshot()
         # exactly at the limit: accepted, committed, its receipt verifies, its L bytes stored
         response = ledger.post(tx)

@@ -75,7 +75,8 @@ from ledger.verify import (
 )
 from ledger.witness import Checkpoint, HistoryConflict, check_evidence, compare
 from tests import independent_verifier as iv
-from tests.conftest import Consortium, NodeProcess
+from tests.conftest import Consortium
+from tests.inprocess import InProcessNode
 from tests.test_cluster import Cluster, running_cluster
 
 GOVERNANCE = "gz-gov-service-bureau"
@@ -408,7 +409,7 @@ def test_a_history_that_is_not_a_list_and_a_signer_outside_every_set_are_refused
 
 
 def test_a_single_validator_node_refuses_changes_with_4xx_and_stores_nothing(
-    consortium: Consortium, node: NodeProcess
+    consortium: Consortium, node: InProcessNode
 ) -> None:
     with node.client() as client:
         before = client.checkpoint()["header"]["log_size"]

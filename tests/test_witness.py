@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -63,7 +62,8 @@ from ledger.witness import (
     check_evidence,
     check_genesis,
 )
-from tests.conftest import Consortium, NodeProcess
+from tests.conftest import Consortium
+from tests.inprocess import InProcessNode
 
 WITNESS = "gz-audit-bureau"
 # what a witness keeps of a served checkpoint (its state file, its evidence)
@@ -416,10 +416,10 @@ def test_cosignature_checks(genesis: Genesis, keys: dict[str, PrivateKey]) -> No
         check_cosignature(good, CHAIN, revoked, header)
 
 
-# --- real nodes over HTTP -----------------------------------------------------------------
+# --- nodes over HTTP ----------------------------------------------------------------------
 
 
-def submit(node: NodeProcess, consortium: Consortium, count: int) -> None:
+def submit(node: InProcessNode, consortium: Consortium, count: int) -> None:
     """``count`` deposits, one block each."""
     key = FileKeyStore(consortium.home / "keys").signer("evidence-platform")
     with node.client() as client:
@@ -451,14 +451,15 @@ def read(path: Path) -> Any:
 
 
 def test_witness_cosigns_a_growing_node(
-    consortium: Consortium, node: NodeProcess, tmp_path: Path
+    consortium: Consortium, node: InProcessNode, tmp_path: Path
 ) -> None:
     state = tmp_path / "witness.json"
     heights = []
+    url = node.listen()  # the witness runs as a process of its own
     for count in (0, 2, 1):
         submit(node, consortium, count)
         result = witness(
-            node.url, consortium.home, state, "--genesis", str(consortium.home / "genesis.json")
+            url, consortium.home, state, "--genesis", str(consortium.home / "genesis.json")
         )
         assert result.returncode == 0, result.stdout + result.stderr
         assert "consistent" in result.stdout
@@ -480,26 +481,22 @@ def test_witness_cosigns_a_growing_node(
     # another consortium's genesis is refused, and the state stays as it was
     other = create(tmp_path / "other", demo=True)
     before = state.read_bytes()
-    result = witness(
-        node.url, consortium.home, state, "--genesis", str(other.home / "genesis.json")
-    )
+    result = witness(url, consortium.home, state, "--genesis", str(other.home / "genesis.json"))
     assert result.returncode == 2 and "genesis_mismatch" in result.stderr
     assert state.read_bytes() == before
     # a member without role auditor gets a clear refusal from the node
-    result = witness(node.url, consortium.home, tmp_path / "clerk.json", member="evidence-platform")
+    result = witness(url, consortium.home, tmp_path / "clerk.json", member="evidence-platform")
     assert result.returncode == 2 and "not_a_witness" in result.stderr
 
 
 def test_checkpoint_history_pages(
-    consortium: Consortium, spawn: Callable[..., NodeProcess]
+    consortium: Consortium, start_node: Callable[..., InProcessNode]
 ) -> None:
-    node = spawn(
-        consortium.home,
-        f"sqlite:///{consortium.home / 'ledger.db'}",
-        {"LEDGER_MAX_CHECKPOINTS_PAGE": "3"},
+    node = start_node(
+        consortium.home, f"sqlite:///{consortium.home / 'ledger.db'}", {"max_checkpoints_page": 3}
     )
     submit(node, consortium, 4)
-    with httpx.Client(base_url=node.url) as http, node.client() as client:
+    with node.http() as http, node.client() as client:
         tip = client.checkpoint()["header"]["height"]
         assert tip == 4
         seen, cursor, pages = [], 0, 0
@@ -533,12 +530,12 @@ def test_checkpoint_history_pages(
 
 
 def test_node_refuses_bad_cosignatures(
-    consortium: Consortium, spawn: Callable[..., NodeProcess]
+    consortium: Consortium, start_node: Callable[..., InProcessNode]
 ) -> None:
-    node = spawn(consortium.home, f"sqlite:///{consortium.home / 'ledger.db'}")
+    node = start_node(consortium.home, f"sqlite:///{consortium.home / 'ledger.db'}")
     submit(node, consortium, 1)
     store = FileKeyStore(consortium.home / "keys")
-    with httpx.Client(base_url=node.url) as http, node.client() as client:
+    with node.http() as http, node.client() as client:
         header = Header.from_wire(client.checkpoint()["header"])
         good = cosign(store.signer(WITNESS), WITNESS, header).to_wire()
 
@@ -590,14 +587,14 @@ def test_node_refuses_bad_cosignatures(
 
 
 def test_witness_catches_a_forged_history(
-    consortium: Consortium, spawn: Callable[..., NodeProcess], tmp_path: Path
+    consortium: Consortium, start_node: Callable[..., InProcessNode], tmp_path: Path
 ) -> None:
     """The operator keeps the validator key, wipes the database and certifies another log."""
     genesis_file = str(consortium.home / "genesis.json")
     state = tmp_path / "witness.json"
-    node = spawn(consortium.home, f"sqlite:///{tmp_path / 'original.db'}")
+    node = start_node(consortium.home, f"sqlite:///{tmp_path / 'original.db'}")
     submit(node, consortium, 3)
-    result = witness(node.url, consortium.home, state, "--genesis", genesis_file)
+    result = witness(node.listen(), consortium.home, state, "--genesis", genesis_file)
     assert result.returncode == 0, result.stdout + result.stderr
     node.stop()
     kept = state.read_bytes()
@@ -609,11 +606,11 @@ def test_witness_catches_a_forged_history(
         ("same-size", 3, SAME_SIZE_DIFFERENT_ROOT),
         ("shorter", 2, LOG_SHRANK),
     ):
-        rogue = spawn(consortium.home, f"sqlite:///{tmp_path / f'{name}.db'}")
+        rogue = start_node(consortium.home, f"sqlite:///{tmp_path / f'{name}.db'}")
         submit(rogue, consortium, count)
         evidence = tmp_path / f"{name}.evidence.json"
         result = witness(
-            rogue.url,
+            rogue.listen(),
             consortium.home,
             state,
             "--genesis",
@@ -660,15 +657,16 @@ def test_witness_catches_a_forged_history(
         assert checked.returncode == 0 and "proven" in checked.stdout, checked.stderr
 
     # without --evidence, evidence goes beside the state file and never replaces earlier one
-    rogue = spawn(consortium.home, f"sqlite:///{tmp_path / 'longer.db'}")
+    rogue = start_node(consortium.home, f"sqlite:///{tmp_path / 'longer.db'}")
+    url = rogue.listen()
     for _ in range(2):
-        assert witness(rogue.url, consortium.home, state).returncode == 1
+        assert witness(url, consortium.home, state).returncode == 1
     assert read(tmp_path / "witness.json.conflict.json")["reason"] == INCONSISTENT_LOG
     assert read(tmp_path / "witness.json.conflict.1.json")["reason"] == INCONSISTENT_LOG
 
 
 def test_status_page_shows_cosignatures(
-    consortium: Consortium, spawn: Callable[..., NodeProcess], tmp_path: Path
+    consortium: Consortium, start_node: Callable[..., InProcessNode], tmp_path: Path
 ) -> None:
     """The portal's status page lists each auditor's newest cosignature."""
     from tests.test_portal import CHROMEDRIVER, CHROMIUM, _browser_missing, _css, _wait
@@ -682,9 +680,10 @@ def test_status_page_shows_cosignatures(
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
 
-    node = spawn(consortium.home, f"sqlite:///{consortium.home / 'ledger.db'}")
+    node = start_node(consortium.home, f"sqlite:///{consortium.home / 'ledger.db'}")
+    url = node.listen()  # for the witness process and the browser
     submit(node, consortium, 1)
-    result = witness(node.url, consortium.home, tmp_path / "witness.json")
+    result = witness(url, consortium.home, tmp_path / "witness.json")
     assert result.returncode == 0, result.stderr
     submit(node, consortium, 1)
     options = Options()
@@ -695,7 +694,7 @@ def test_status_page_shows_cosignatures(
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
         for lang, words in (("en", "Auditor cosignatures"), ("zh", "审计见证")):
-            driver.get(f"{node.url}/status?lang={lang}")
+            driver.get(f"{url}/status?lang={lang}")
             _wait(driver, "#st-cosignatures table")
             text = _css(driver, "#st")[0].text
             assert words in text
