@@ -127,7 +127,12 @@ class InProcessNode:
 
     def start(self) -> InProcessNode:
         assert self._loop is None, "already running"
-        self.settings = Settings(home=self.home, db_url=self.db, **self.overrides)
+        # links name the in-memory transport's host; loopback on any port for ``listen``
+        hosts = {
+            "public_url": BASE_URL,
+            "allowed_hosts": f"{BASE_URL.split('//', 1)[1]},127.0.0.1,localhost",
+        }
+        self.settings = Settings(home=self.home, db_url=self.db, **{**hosts, **self.overrides})
         self.runtime = NodeRuntime(self.settings, clock=self.clock)
         self.app = create_app(self.settings, self.runtime)
         loop = self._loop = LoopThread(f"node-{self.home.name}")
